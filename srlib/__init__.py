@@ -1,0 +1,76 @@
+"""Data-driven signal regions for model-agnostic searches for new physics.
+
+The method of Yi, Alison and Kuusela (arXiv:2409.06960): learn the density ratio
+:math:`\\gamma = p_{4b}/p_{3b}` and its smoothed version :math:`\\tilde\\gamma` with
+classifiers, and take as signal region the events where :math:`\\gamma/\\tilde\\gamma`
+is largest.
+"""
+
+import logging
+
+from srlib.network import (
+    FourJetNetwork,
+    NetworkCheckpoint,
+    NetworkConfig,
+    RepresentationHead,
+    canonicalise_jets,
+    count_parameters,
+    load_network,
+    save_network,
+)
+from srlib.ratio import (
+    DensityRatioEstimator,
+    MLPClassifier,
+    TrainingConfig,
+    TrainingHistory,
+    noise_scale_from_range,
+    predict_logits,
+    resolve_device,
+    train_classifier,
+)
+from srlib.region import (
+    ConcentrationCurve,
+    concentration_curve,
+    default_region_sizes,
+    select_signal_region,
+    signal_region_score,
+    signal_region_threshold,
+    summarize_curves,
+)
+from srlib.study import ToyRepeatResult, run_toy_repeat, toy_peak_window
+from srlib.toy import GaussianToy
+
+__version__ = "0.1.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = [
+    "ConcentrationCurve",
+    "DensityRatioEstimator",
+    "FourJetNetwork",
+    "NetworkCheckpoint",
+    "NetworkConfig",
+    "RepresentationHead",
+    "canonicalise_jets",
+    "count_parameters",
+    "load_network",
+    "save_network",
+    "GaussianToy",
+    "MLPClassifier",
+    "ToyRepeatResult",
+    "TrainingConfig",
+    "TrainingHistory",
+    "__version__",
+    "concentration_curve",
+    "default_region_sizes",
+    "noise_scale_from_range",
+    "predict_logits",
+    "resolve_device",
+    "run_toy_repeat",
+    "select_signal_region",
+    "signal_region_score",
+    "signal_region_threshold",
+    "summarize_curves",
+    "toy_peak_window",
+    "train_classifier",
+]

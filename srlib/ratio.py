@@ -224,7 +224,8 @@ def predict_logits(
     """
     target = resolve_device(device)
     model = model.to(target).eval()
-    tensor = torch.as_tensor(np.asarray(inputs), dtype=torch.float32)
+    # np.array copies, so read-only inputs (such as Events arrays) convert cleanly.
+    tensor = torch.from_numpy(np.array(inputs, dtype=np.float32))
     outputs = []
     with torch.no_grad():
         for start in range(0, tensor.shape[0], batch_size):
@@ -276,9 +277,9 @@ def train_classifier(
         )
     validation_index, train_index = order[:n_validation], order[n_validation:]
 
-    x_all = torch.as_tensor(np.asarray(inputs), dtype=torch.float32)
-    y_all = torch.as_tensor(np.asarray(labels), dtype=torch.float32)
-    w_all = torch.as_tensor(np.asarray(weights), dtype=torch.float32)
+    x_all = torch.from_numpy(np.array(inputs, dtype=np.float32))
+    y_all = torch.from_numpy(np.array(labels, dtype=np.float32))
+    w_all = torch.from_numpy(np.array(weights, dtype=np.float32))
     x_train, y_train, w_train = (
         t[train_index].to(device) for t in (x_all, y_all, w_all)
     )

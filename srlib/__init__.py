@@ -8,6 +8,10 @@ is largest.
 
 import logging
 
+from srlib.baseline import BaselineSelection, baseline_selection, delta_r_window, x_hh
+from srlib.events import Events, concatenate_events, jet_column_names
+from srlib.io import read_events, write_events
+from srlib.kinematics import dijet_pairings, four_jet_mass, normalize_symmetry
 from srlib.network import (
     FourJetNetwork,
     NetworkCheckpoint,
@@ -37,6 +41,13 @@ from srlib.region import (
     signal_region_threshold,
     summarize_curves,
 )
+from srlib.simulation import (
+    BackgroundModel,
+    DetectorModel,
+    SignalModel,
+    ThreeTagModel,
+    simulate_samples,
+)
 from srlib.study import ToyRepeatResult, run_toy_repeat, toy_peak_window
 from srlib.toy import GaussianToy
 
@@ -45,6 +56,23 @@ __version__ = "0.1.0"
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "BackgroundModel",
+    "BaselineSelection",
+    "DetectorModel",
+    "Events",
+    "SignalModel",
+    "ThreeTagModel",
+    "baseline_selection",
+    "concatenate_events",
+    "delta_r_window",
+    "dijet_pairings",
+    "four_jet_mass",
+    "jet_column_names",
+    "normalize_symmetry",
+    "read_events",
+    "simulate_samples",
+    "write_events",
+    "x_hh",
     "ConcentrationCurve",
     "DensityRatioEstimator",
     "FourJetNetwork",

@@ -15,6 +15,7 @@ from srlib.toy import GaussianToy
 __all__ = [
     "plot_band",
     "plot_concentration_curves",
+    "plot_score_distributions",
     "plot_toy_figure",
     "plot_training_history",
 ]
@@ -162,5 +163,37 @@ def plot_training_history(
         )
     ax.set_xlabel("epoch")
     ax.set_ylabel("weighted cross-entropy")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_score_distributions(
+    score: np.ndarray,
+    is_signal: np.ndarray,
+    weights: np.ndarray | None = None,
+    *,
+    ax: Axes | None = None,
+    bins: int = 60,
+    xlabel: str = r"$\log\gamma - \log\tilde\gamma$",
+) -> Axes:
+    """Draw normalised histograms of a score for signal and background events."""
+    ax = _axes(ax)
+    score = np.asarray(score)
+    is_signal = np.asarray(is_signal, dtype=bool)
+    weights = np.ones(len(score)) if weights is None else np.asarray(weights)
+    low, high = np.quantile(score, [0.001, 0.999])
+    edges = np.linspace(low, high, bins + 1)
+    for mask, label in ((~is_signal, "background"), (is_signal, "signal")):
+        ax.hist(
+            np.clip(score[mask], low, high),
+            bins=edges,
+            weights=weights[mask],
+            density=True,
+            histtype="step",
+            linewidth=1.5,
+            label=f"{label} ({int(mask.sum()):,} events)",
+        )
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
     ax.legend(fontsize="small")
     return ax

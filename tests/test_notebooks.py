@@ -30,7 +30,9 @@ def execute_notebook(source: Path, tmp_path: Path) -> Path:
     command = [bin_dir / "papermill", notebook, tmp_path / f"{source.stem}.out.ipynb"]
     if params.exists():
         command += ["-f", params]
-    command += ["-p", "output_dir", str(output_dir), "--cwd", str(ROOT)]
+    # Chapters that keep finished repeats for reuse keep them in tmp_path too.
+    command += ["-p", "output_dir", str(output_dir)]
+    command += ["-p", "results_dir", str(tmp_path / "results"), "--cwd", str(ROOT)]
     completed = subprocess.run(command, capture_output=True, text=True, env=env)
     assert completed.returncode == 0, completed.stderr[-3000:]
     return output_dir
@@ -76,3 +78,25 @@ def test_toy_notebook_numbers(executed) -> None:
     shares = results["signal_share_mean"]
     assert shares["exact_signal_share_5pct"] == pytest.approx(0.723, abs=0.05)
     assert results["repeats"] == 2
+
+
+@pytest.mark.notebook
+def test_hh4b_notebook_records(executed) -> None:
+    from srlib import FourJetNetwork, count_parameters
+
+    output_dir = executed("02_hh4b_training")
+    results = json.loads((output_dir / "results.json").read_text())
+    assert results["n_parameters"] == count_parameters(FourJetNetwork(width=6))
+    # Every recorded signal share is a fraction, and a larger SR never holds less.
+    for panel in ("left", "centre"):
+        rows = results[panel]
+        assert all(0.0 <= row["S(SR) mean"] <= 1.0 for row in rows)
+        for ranking in {row["ranking"] for row in rows}:
+            for key in {row.get("signal_ratio", row.get("n_3b")) for row in rows}:
+                means = [
+                    row["S(SR) mean"]
+                    for row in rows
+                    if row["ranking"] == ranking
+                    and row.get("signal_ratio", row.get("n_3b")) == key
+                ]
+                assert means == sorted(means)

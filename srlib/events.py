@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ __all__ = [
     "Events",
     "check_jet_values",
     "concatenate_events",
+    "invalid_jet_values",
     "jet_column_names",
     "warn_if_mev",
 ]
@@ -98,27 +99,33 @@ def check_jet_values(
 
     for index, field in enumerate(JET_FIELDS):
         values = jets[:, :, index]  # (N, 4)
-        bad_nonfinite = ~np.isfinite(values)
-        _raise_if_any(bad_nonfinite, values, source, names[field], "NaN or inf")
+        for problem, bad in invalid_jet_values(field, values):
+            _raise_if_any(bad, values, source, names[field], problem)
 
-        if field in ("pt", "m"):
-            _raise_if_any(values < 0, values, source, names[field], "a negative value")
-        elif field == "eta":
-            _raise_if_any(
-                np.abs(values) > MAX_ABS_ETA,
-                values,
-                source,
-                names[field],
-                f"|eta| > {MAX_ABS_ETA:g}",
-            )
-        elif field == "phi":
-            _raise_if_any(
-                np.abs(values) > MAX_ABS_PHI,
-                values,
-                source,
-                names[field],
-                "|phi| > 2 pi",
-            )
+
+def invalid_jet_values(
+    field: str, values: npt.NDArray[np.floating]
+) -> Iterator[tuple[str, npt.NDArray[np.bool_]]]:
+    """Yield each check of one jet field as a problem text and a mask of failures.
+
+    Args:
+        field: One of pt, eta, phi, m, or e (energy, checked as m is).
+        values: Values of that field, of any shape.
+
+    Yields:
+        Pairs such as ``("a negative value", mask)``, where the mask has the
+        shape of ``values`` and is True where the check fails. Later checks
+        see only finite values, so each failure is reported once.
+    """
+    finite = np.isfinite(values)
+    yield "NaN or inf", ~finite
+    safe = np.where(finite, values, 0.0)
+    if field in ("pt", "m", "e"):
+        yield "a negative value", safe < 0
+    elif field == "eta":
+        yield f"|eta| > {MAX_ABS_ETA:g}", np.abs(safe) > MAX_ABS_ETA
+    elif field == "phi":
+        yield "|phi| > 2 pi", np.abs(safe) > MAX_ABS_PHI
 
 
 def _raise_if_any(

@@ -10,8 +10,9 @@ Readers accept two layouts:
 From a jagged collection the reader keeps the four leading jets, or the four
 with the highest b-tag score when a tag branch is named, and sorts them by pT.
 Events with fewer than four jets are skipped and counted in an INFO log
-message. Every value is checked as in `srlib.events.check_jet_values`, and
-errors name the file and the branch.
+message. Every value, including those of jets that are not kept, is checked
+as in `srlib.events.check_jet_values`, and errors name the file and the branch.
+A file without events, or without any event of four jets, raises.
 
 Writers store float64 jets, the event weights and, for simulated samples, the
 truth label, so that a sample reads back bit for bit.
@@ -30,9 +31,11 @@ import numpy.typing as npt
 
 from srlib.events import (
     JET_FIELDS,
+    MAX_ABS_ETA,
     N_JETS,
     Events,
     check_jet_values,
+    invalid_jet_values,
     jet_column_names,
 )
 from srlib.kinematics import mass_from_energy
@@ -100,6 +103,18 @@ def _find_layout(
         "columns such as canJet0_pt or a collection such as Jet_pt, so pass "
         f"prefix= to name yours (columns found: {sorted(names)[:20]})."
     )
+
+
+def _layout(
+    names: Sequence[str],
+    prefix: str | None,
+    fields: Mapping[str, str] | None,
+    source: str,
+) -> tuple[str, str]:
+    """Find the prefix and layout, where explicit fields mean a jagged layout."""
+    if fields is not None:
+        return prefix or "", "jagged"
+    return _find_layout(names, prefix, source)
 
 
 def _jagged_field_names(
@@ -177,6 +192,13 @@ def _events_from_jagged(
     """
     import awkward as ak
 
+    for name, values in columns.items():
+        if values.ndim != 2:
+            raise ValueError(
+                f"{source} branch {name!r} has type {values.type}, but a jet "
+                "collection needs one variable-length list of jets per event."
+            )
+
     pt_name = field_names["pt"]
     counts = ak.num(columns[pt_name], axis=1)
     others = [name for name in field_names.values() if name != pt_name]
@@ -194,7 +216,20 @@ def _events_from_jagged(
                 "but all branches of one jet collection need equal lengths."
             )
 
+    # Check every jet, not only the four kept, because a NaN or a negative pT
+    # would otherwise change which jets are kept without any message.
+    offsets = np.concatenate([[0], np.cumsum(np.asarray(counts))])
+    for field, name in field_names.items():
+        _check_collection(columns[name], field, name, offsets, source)
+    if btag is not None:
+        _check_collection(columns[btag], "btag", btag, offsets, source)
+
     enough = np.asarray(counts >= N_JETS)
+    if not enough.any():
+        raise ValueError(
+            f"{source} has no event with at least {N_JETS} jets in {pt_name!r} "
+            f"(events read: {len(enough)}), but the study needs four jets per event."
+        )
     n_skipped = int((~enough).sum())
     if n_skipped:
         logger.info(
@@ -237,6 +272,66 @@ def _events_from_jagged(
         None if labels is None else labels[enough],
         source=source,
     )
+
+
+def _check_collection(
+    values: Any,
+    field: str,
+    name: str,
+    offsets: npt.NDArray[np.int64],
+    source: str,
+) -> None:
+    """Raise if any jet of a jagged branch fails the checks of its field.
+
+    Args:
+        values: Awkward array of shape (events, var).
+        field: pt, eta, phi, m, e, or btag (checked for finite values only).
+        name: Branch name used in the message.
+        offsets: Start of each event in the flattened jets, shape (events + 1,).
+        source: File name used in the message.
+    """
+    import awkward as ak
+
+    flat = ak.to_numpy(ak.flatten(values)).astype(np.float64)  # (jets,)
+    for problem, bad in invalid_jet_values(field, flat):
+        if not bad.any():
+            continue
+        first = int(np.argmax(bad))
+        event = int(np.searchsorted(offsets, first, side="right")) - 1
+        raise ValueError(
+            f"{source} branch {name!r} has {problem} in {int(bad.sum())} jets "
+            f"(first {float(flat[first])!r} in event {event}, jet "
+            f"{first - int(offsets[event])}), but jets need finite values with "
+            f"pT >= 0, m >= 0, E >= 0, |eta| <= {MAX_ABS_ETA:g} and |phi| <= 2 pi."
+        )
+
+
+def _error_text(error: BaseException) -> str:
+    """Describe an exception from uproot, h5py or pyarrow in one clause.
+
+    Their messages can span lines and sentences, and only the first sentence is
+    kept, so that the error raised here stays one sentence.
+    """
+    lines = str(error).strip().splitlines()
+    first = lines[0].split(". ")[0].rstrip(".,;: ") if lines else ""
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
+def _require_events(n_events: int, source: str) -> None:
+    if n_events == 0:
+        raise ValueError(
+            f"{source} contains no events, but a file with events is needed."
+        )
+
+
+def _check_length(
+    values: npt.NDArray[Any] | None, n_events: int, source: str, name: str | None
+) -> None:
+    if values is not None and len(values) != n_events:
+        raise ValueError(
+            f"{source} column {name!r} has {len(values)} entries, but the file "
+            f"has {n_events} events and needs one entry per event."
+        )
 
 
 def _optional_column(
@@ -309,8 +404,8 @@ def _open_root_tree(path: Path, tree: str | None) -> Any:
         uproot.deserialization.DeserializationError,
     ) as error:
         raise ValueError(
-            f"ROOT file {path} could not be read ({type(error).__name__}: {error}), "
-            "so check that it is a complete ROOT file."
+            f"ROOT file {path} could not be read ({_error_text(error)}), so check "
+            "that it is a complete ROOT file."
         ) from error
 
     trees = [key.split(";")[0] for key, kind in classnames.items() if kind == "TTree"]
@@ -367,9 +462,10 @@ def read_root(
         The events, four jets each, sorted by pT.
 
     Raises:
-        ValueError: If the file is missing, empty or corrupt, a branch is
-            missing, branches of one collection differ in length, or a value
-            fails the checks. The message names the file and the branch.
+        ValueError: If the file is missing, empty or corrupt, has no event
+            with four jets, a branch is missing or is not a jagged collection,
+            branches of one collection differ in length, or a value fails the
+            checks. The message names the file and the branch.
     """
     import uproot
 
@@ -391,11 +487,16 @@ def read_root(
         ) as error:
             raise ValueError(
                 f"{source} branch {name!r} could not be read "
-                f"({type(error).__name__}: {error}), so check that the file is "
-                "complete."
+                f"({_error_text(error)}), so check that the file is complete."
             ) from error
 
-    found_prefix, layout = _find_layout(names, prefix, source)
+    _require_events(
+        handle.num_entries
+        if max_events is None
+        else min(handle.num_entries, max_events),
+        source,
+    )
+    found_prefix, layout = _layout(names, prefix, fields, source)
     weight_name = _optional_column(weight, DEFAULT_WEIGHT, names, source)
     label_name = _optional_column(label, DEFAULT_LABEL, names, source)
     weights = (
@@ -560,8 +661,8 @@ def read_hdf5(
         file = h5py.File(path, "r")
     except OSError as error:
         raise ValueError(
-            f"{source} could not be read ({error}), so check that it is a "
-            "complete HDF5 file."
+            f"{source} could not be read ({_error_text(error)}), so check that it "
+            "is a complete HDF5 file."
         ) from error
 
     with file:
@@ -581,12 +682,18 @@ def read_hdf5(
 
         if dataset in file:
             values = np.asarray(file[dataset][()], dtype=np.float64)
+            _require_events(len(values), source)
+            _check_length(weights, len(values), source, weight_name)
+            _check_length(labels, len(values), source, label_name)
             return Events.from_array(
                 values, weights, labels, source=f"{source} dataset {dataset!r}"
             )
         if f"{prefix}0_pt" in file:
             columns = {name: file[name][()] for name in names}
+            _require_events(len(columns[f"{prefix}0_pt"]), source)
             events = Events.from_frame(columns, prefix=prefix, source=source)
+            _check_length(weights, len(events), source, weight_name)
+            _check_length(labels, len(events), source, label_name)
             return Events(events.jets, weights, labels)
     raise ValueError(
         f"{source} has neither dataset {dataset!r} nor columns {prefix}0_pt "
@@ -672,8 +779,8 @@ def read_parquet(
         table = pq.read_table(path)
     except (OSError, pyarrow.ArrowException) as error:
         raise ValueError(
-            f"{source} could not be read ({error}), so check that it is a "
-            "complete parquet file."
+            f"{source} could not be read ({_error_text(error)}), so check that it "
+            "is a complete parquet file."
         ) from error
 
     names = table.column_names
@@ -690,7 +797,8 @@ def read_parquet(
         else _as_labels(table[label_name].to_numpy(), source, label_name)
     )
 
-    found_prefix, layout = _find_layout(names, prefix, source)
+    _require_events(table.num_rows, source)
+    found_prefix, layout = _layout(names, prefix, fields, source)
     if layout == "flat":
         events = Events.from_frame(
             {

@@ -239,14 +239,49 @@ def _symmetric_pair(members: Tensor) -> tuple[Tensor, Tensor]:
     Both outputs are unchanged when the two members of a pair are swapped.
 
     Args:
-        members: Shape (N, C, 2P), the members of pair k at positions 2k and 2k + 1.
+        members: Shape (N, 2P, C), channels last, the members of pair k at positions
+            2k and 2k + 1.
 
     Returns:
-        The mean and the absolute difference, each of shape (N, C, P).
+        The mean and the absolute difference, each of shape (N, P, C).
     """
-    pairs = members.unflatten(-1, (-1, 2))  # (N, C, P, 2)
-    first, second = pairs.unbind(-1)  # each (N, C, P)
+    pairs = members.unflatten(1, (-1, 2))  # (N, P, 2, C)
+    first, second = pairs.unbind(2)  # each (N, P, C)
     return 0.5 * (first + second), (first - second).abs()
+
+
+def _pointwise(conv: nn.Conv1d, inputs: Tensor) -> Tensor:
+    """Apply a 1x1 convolution to channels-last inputs as one matrix product.
+
+    Args:
+        conv: Convolution with kernel size 1, weight shape (C_out, C_in, 1).
+        inputs: Shape (N, L, C_in).
+
+    Returns:
+        Shape (N, L, C_out), equal to ``conv(inputs.transpose(1, 2)).transpose(1, 2)``
+        up to rounding.
+    """
+    return F.linear(inputs, conv.weight.squeeze(-1), conv.bias)
+
+
+def _triplet_kernel(conv: nn.Conv1d) -> Tensor:
+    """Flatten a kernel-3, stride-3 convolution weight to (C_out, 3 * C_in).
+
+    A convolution whose stride equals its kernel size sees disjoint windows, so on
+    channels-last inputs it is one matrix product of each window, flattened
+    window-position-major, with this kernel. Computed this way it avoids oneDNN's
+    convolution kernels, which are slow for a handful of channels and took about half
+    of this network's CPU training time.
+    """
+    return conv.weight.transpose(1, 2).flatten(1)
+
+
+def _batch_norm_channels_last(norm: nn.BatchNorm1d, inputs: Tensor) -> Tensor:
+    """Apply batch norm to inputs of shape (N, L, C), pooling statistics over N and L.
+
+    This is what ``norm`` computes on the channels-first layout (N, C, L).
+    """
+    return norm(inputs.flatten(0, 1)).view_as(inputs)
 
 
 class _PairBlock(nn.Module):
@@ -274,17 +309,23 @@ class _PairBlock(nn.Module):
         """Update the pairs.
 
         Args:
-            members: Member embeddings, shape (N, C, 2P).
-            pairs: Pair embeddings, shape (N, C, P).
+            members: Member embeddings, shape (N, 2P, C), channels last.
+            pairs: Pair embeddings, shape (N, P, C), channels last.
 
         Returns:
-            Updated pair embeddings, shape (N, C, P).
+            Updated pair embeddings, shape (N, P, C).
         """
         mean, difference = _symmetric_pair(members)
+        symmetric = torch.cat([mean, difference], dim=-1)  # (N, P, 2C)
+        width = pairs.shape[-1]
         for conv in self.convs:
-            stacked = torch.stack([mean, difference, pairs], dim=-1)  # (N, C, P, 3)
-            stacked = stacked.flatten(-2)  # (N, C, 3P)
-            pairs = pairs + F.silu(conv(stacked))
+            # The window is (mean, difference, pair). Splitting the flattened
+            # kernel at 2C multiplies the fixed first two members without copying
+            # them next to the pair again in every layer.
+            kernel = _triplet_kernel(conv)  # (C, 3C)
+            update = F.linear(symmetric, kernel[:, : 2 * width], conv.bias)
+            update = update + F.linear(pairs, kernel[:, 2 * width :])  # (N, P, C)
+            pairs = pairs + F.silu(update)
         return pairs
 
 
@@ -365,8 +406,13 @@ class RepresentationHead(nn.Module):
         """
         if self.kind != "quadjets":
             raise ValueError("pool needs a head built with kind='quadjets'.")
-        weights = torch.softmax(self.score(quadjets), dim=-1)  # (N, 1, 3)
-        return (quadjets * weights).sum(dim=-1)
+        return self._pool_channels_last(quadjets.transpose(1, 2))
+
+    def _pool_channels_last(self, quadjets: Tensor) -> Tensor:
+        """Pool quadjets of shape (N, 3, C) into vectors of shape (N, C)."""
+        scores = _pointwise(self.score, quadjets)  # (N, 3, 1)
+        weights = torch.softmax(scores, dim=1)
+        return (quadjets * weights).sum(dim=1)
 
     def forward(self, representation: Tensor) -> Tensor:
         """Compute one logit per event.
@@ -390,6 +436,10 @@ class RepresentationHead(nn.Module):
             quadjets = representation.unflatten(1, (self.width, N_PAIRINGS))  # (N,C,3)
             return self.output(self.pool(quadjets)).squeeze(-1)
         return self.mlp(representation).squeeze(-1)
+
+    def _logits_channels_last(self, quadjets: Tensor) -> Tensor:
+        """Compute logits, shape (N,), from quadjets of shape (N, 3, C)."""
+        return self.output(self._pool_channels_last(quadjets)).squeeze(-1)
 
 
 def _check_kind(kind: str) -> None:
@@ -474,25 +524,26 @@ class FourJetNetwork(nn.Module):
             jets: Jets, shape (N, 4, 4), fields (pt, eta, phi, m).
 
         Returns:
-            Jet features (N, 4, 12), dijet features (N, 2, 6) and pairing features
-            (N, 2, 3), channels first.
+            Jet features (N, 12, 4), dijet features (N, 6, 2) and pairing features
+            (N, 3, 2), channels last.
         """
         laid_out = jets[:, self.layout, :]  # (N, 12, 4)
         pt, eta, phi, mass = laid_out.unbind(-1)  # each (N, 12)
         jet_scaled = torch.stack(
             [torch.log1p(pt.clamp_min(0.0)), eta, torch.log1p(mass.clamp_min(0.0))],
-            dim=1,
-        )  # (N, 3, 12)
+            dim=-1,
+        )  # (N, 12, 3)
         jet_features = torch.cat(
-            [self.jet_norm(jet_scaled), phi.unsqueeze(1)], dim=1
-        )  # (N, 4, 12)
+            [_batch_norm_channels_last(self.jet_norm, jet_scaled), phi.unsqueeze(-1)],
+            dim=-1,
+        )  # (N, 12, 4)
 
         members = laid_out.unflatten(1, (N_DIJETS, 2))  # (N, 6, 2, 4)
         first, second = members.unbind(2)  # each (N, 6, 4)
         dijet_momenta = _four_momenta(members).sum(dim=2)  # (N, 6, 4)
         dijet_mass = _invariant_mass(dijet_momenta)  # (N, 6)
         dijet_dr = _delta_r(first[..., 1:3], second[..., 1:3])  # (N, 6)
-        dijet_scaled = torch.stack([torch.log1p(dijet_mass), dijet_dr], dim=1)
+        dijet_scaled = torch.stack([torch.log1p(dijet_mass), dijet_dr], dim=-1)
 
         dijet_angles = _eta_phi(dijet_momenta)  # (N, 6, 2)
         pairing_dr = _delta_r(dijet_angles[:, 0::2], dijet_angles[:, 1::2])  # (N, 3)
@@ -500,13 +551,31 @@ class FourJetNetwork(nn.Module):
         # bit-identical across pairings.
         m4j = _invariant_mass(_four_momenta(jets).sum(dim=1))  # (N,)
         m4j = m4j.unsqueeze(1).expand(-1, N_PAIRINGS)  # (N, 3)
-        pairing_scaled = torch.stack([pairing_dr, torch.log1p(m4j)], dim=1)
+        pairing_scaled = torch.stack([pairing_dr, torch.log1p(m4j)], dim=-1)
 
         return (
             jet_features,
-            self.dijet_norm(dijet_scaled),
-            self.pairing_norm(pairing_scaled),
+            _batch_norm_channels_last(self.dijet_norm, dijet_scaled),
+            _batch_norm_channels_last(self.pairing_norm, pairing_scaled),
         )
+
+    def _quadjets_channels_last(self, jets: Tensor) -> Tensor:
+        """Compute the quadjets, shape (N, 3, width), without canonicalising.
+
+        Every layer works channels last, so each 1x1 and stride-3 convolution is a
+        single matrix product over the last axis (see :func:`_triplet_kernel`).
+        """
+        jet_features, dijet_features, pairing_features = self._features(jets)
+        jet_embedding = _pointwise(self.jet_embed, jet_features)  # (N, 12, C)
+        dijets = self.dijet_block(
+            jet_embedding, _pointwise(self.dijet_embed, dijet_features)
+        )  # (N, 6, C)
+        quadjets = self.quadjet_block(
+            dijets, _pointwise(self.pairing_embed, pairing_features)
+        )  # (N, 3, C)
+        for conv in self.event_layers:
+            quadjets = quadjets + F.silu(_pointwise(conv, quadjets))
+        return quadjets
 
     def _quadjets(self, jets: Tensor) -> Tensor:
         """Compute the quadjet tensor from jets in any order, without canonicalising.
@@ -518,13 +587,7 @@ class FourJetNetwork(nn.Module):
             Quadjets, shape (N, width, 3), one column per pairing 01|23, 02|13, 03|12
             of the jets in the given order.
         """
-        jet_features, dijet_features, pairing_features = self._features(jets)
-        jet_embedding = self.jet_embed(jet_features)  # (N, C, 12)
-        dijets = self.dijet_block(jet_embedding, self.dijet_embed(dijet_features))
-        quadjets = self.quadjet_block(dijets, self.pairing_embed(pairing_features))
-        for conv in self.event_layers:
-            quadjets = quadjets + F.silu(conv(quadjets))
-        return quadjets  # (N, C, 3)
+        return self._quadjets_channels_last(jets).transpose(1, 2)  # (N, C, 3)
 
     def representation(
         self, jets: Tensor, kind: RepresentationKind = "quadjets"
@@ -565,7 +628,8 @@ class FourJetNetwork(nn.Module):
         Raises:
             ValueError: If ``jets`` is not a floating tensor of shape (N, 4, 4).
         """
-        return self.head(self.representation(jets, kind="quadjets"))
+        quadjets = self._quadjets_channels_last(canonicalise_jets(jets))  # (N, 3, C)
+        return self.head._logits_channels_last(quadjets)
 
 
 def _check_extra(value: Any, where: str = "extra") -> None:

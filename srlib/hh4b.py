@@ -554,6 +554,7 @@ def run_hh4b_study(
     *,
     device: str = "auto",
     progress: bool = False,
+    executor: object = "serial",
 ) -> pd.DataFrame:
     """Run every configuration with every seed and return all curves as one table.
 
@@ -561,7 +562,30 @@ def run_hh4b_study(
     through a temporary file and an atomic rename, so an interrupted sweep loses
     only the repeat in progress, and a rerun skips the repeats already on disk.
     A ``config.json`` beside the results records each configuration.
+
+    Args:
+        executor: ``"serial"`` runs the repeats here, one after the other, and
+            stops at the first error. ``"dask-local"``, a Dask scheduler address,
+            a ``distributed.Client`` or a Dask cluster runs them as Dask tasks
+            through :func:`srlib.sweep.run_sweep`, which finishes the other
+            repeats when one fails and then raises
+            :class:`srlib.sweep.SweepError`.
     """
+    if executor != "serial":
+        from srlib.sweep import SweepError, run_sweep
+
+        outcome = run_sweep(
+            configs,
+            seeds,
+            results_dir,
+            executor=executor,
+            device=device,
+            progress=progress,
+        )
+        if outcome.failures:
+            raise SweepError(outcome)
+        return outcome.table
+
     results_dir = Path(results_dir)
     seeds = list(seeds)
     tables = []

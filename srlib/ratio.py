@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -55,6 +56,11 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# Guards torch's global random generator while a model is built from a seed, so that
+# fits running in threads of one process (a threaded Dask worker) cannot reseed it
+# under each other.
+_GLOBAL_SEED_LOCK = threading.Lock()
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -523,7 +529,7 @@ class DensityRatioEstimator:
             ).copy()
 
         self.feature_shape_ = inputs.shape[1:]
-        with torch.random.fork_rng(devices=[]):
+        with _GLOBAL_SEED_LOCK, torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.config.seed)
             self.model_ = self.model_factory(inputs)
         description = "smoothed ratio" if self.smoothed else "density ratio"

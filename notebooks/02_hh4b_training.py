@@ -42,6 +42,7 @@ max_epochs = 20  # upper limit of network training epochs
 width = 6  # channel width of the network
 device = "auto"  # "auto" uses CUDA when present, else the CPU
 progress = False  # show training progress bars
+executor = "serial"  # "serial", "dask-local" or a Dask scheduler address
 results_dir = "_build/results/hh4b"  # finished repeats stay here; reruns skip them
 output_dir = "_build/outputs/02_hh4b_training"  # figures and results.json go here
 
@@ -83,7 +84,12 @@ print(f"network parameters at width {width}: {srlib.count_parameters(network)}")
 # %%
 left_configs = {eps: replace(base, signal_ratio=eps) for eps in signal_ratios}
 left = hh4b.run_hh4b_study(
-    left_configs.values(), seeds, results_dir, device=device, progress=progress
+    left_configs.values(),
+    seeds,
+    results_dir,
+    device=device,
+    progress=progress,
+    executor=executor,
 )
 left.groupby("signal_ratio")["seconds"].agg(["mean", "max"]).rename(
     columns={"mean": "seconds per repeat (mean)", "max": "seconds (max)"}
@@ -194,7 +200,12 @@ centre_configs = {
     n: replace(base, n_3b=n, signal_ratio=centre_signal_ratio) for n in sample_sizes
 }
 centre = hh4b.run_hh4b_study(
-    centre_configs.values(), seeds, results_dir, device=device, progress=progress
+    centre_configs.values(),
+    seeds,
+    results_dir,
+    device=device,
+    progress=progress,
+    executor=executor,
 )
 fig, ax = plt.subplots(figsize=(6.5, 4.5), layout="constrained")
 plots.plot_concentration_curves(

@@ -89,8 +89,17 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 def _find_layout(
     names: Sequence[str], prefix: str | None, source: str
 ) -> tuple[str, str]:
-    """Find the prefix and layout (``"flat"`` or ``"jagged"``) of jet columns."""
-    candidates = DEFAULT_PREFIXES if prefix is None else (prefix,)
+    """Find the prefix and layout (``"flat"`` or ``"jagged"``) of jet columns.
+
+    A given prefix without a trailing ``_`` or ``.`` also matches with ``_``
+    appended, so that ``"jet"`` finds both ``jetPt`` and ``jet_pt``.
+    """
+    if prefix is None:
+        candidates: tuple[str, ...] = DEFAULT_PREFIXES
+    elif prefix.endswith(("_", ".")):
+        candidates = (prefix,)
+    else:
+        candidates = (prefix, f"{prefix}_")
     lowered = {name.lower() for name in names}
     for candidate in candidates:
         if f"{candidate}0_pt" in names:
@@ -444,8 +453,9 @@ def read_root(
         path: ROOT file.
         tree: TTree name. ``None`` picks the only tree, or ``Events``.
         prefix: Prefix of the jet columns, such as ``"canJet"`` (flat) or
-            ``"Jet_"``, ``"Jet."`` or ``"jet_"`` (jagged). ``None`` tries
-            `DEFAULT_PREFIXES` in order.
+            ``"Jet_"``, ``"Jet."`` or ``"jet"`` (jagged). A prefix without a
+            trailing ``_`` or ``.`` is also tried with ``_`` appended. ``None``
+            tries `DEFAULT_PREFIXES` in order.
         fields: For a jagged collection, explicit branch names of ``pt``,
             ``eta``, ``phi`` and ``m`` or ``e``. ``None`` finds them from the
             prefix, case-insensitively (``Jet_mass``, ``Jet.Mass``, ``jet_e``).

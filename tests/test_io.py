@@ -246,6 +246,22 @@ def test_jagged_prefixes(
         np.testing.assert_allclose(back.m, sample.m[kept], rtol=1e-9)
 
 
+def test_prefix_without_separator(sample: Events, tmp_path: Path, rng) -> None:
+    jagged, _ = jagged_jets(sample, rng)
+    branches = {f"jet_{field}": jagged[field] for field in ("pt", "eta", "phi")}
+    branches["jet_e"] = jagged["energy"]
+    path = write_tree(tmp_path / "jet_underscore.root", branches)
+    back = read_root(path, prefix="jet")
+    np.testing.assert_array_equal(back.jets[:, :, :3], sample.jets[:, :, :3])
+
+
+def test_max_events_limits_entries(sample: Events, tmp_path: Path) -> None:
+    path = write_events(sample, tmp_path / "sample.root")
+    back = read_root(path, max_events=25)
+    np.testing.assert_array_equal(back.jets, sample.jets[:25])
+    np.testing.assert_array_equal(back.is_signal, sample.is_signal[:25])
+
+
 def test_jagged_parquet(sample: Events, tmp_path: Path, rng) -> None:
     jagged, kept = jagged_jets(sample, rng, n_short=3)
     table = ak.to_arrow_table(

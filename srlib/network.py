@@ -62,6 +62,9 @@ N_JETS = 4
 N_JET_FIELDS = 4
 N_DIJETS = 6
 N_PAIRINGS = 3
+# Engineered inputs per event: 3 scaled fields and phi for each of the 12 laid-out
+# jets, 2 per dijet and 2 per pairing.
+N_ENGINEERED = 12 * 4 + N_DIJETS * 2 + N_PAIRINGS * 2
 
 # Jet indices for the pairings 01|23, 02|13, 03|12. Layout positions 2k and 2k + 1
 # form dijet k, and dijets 2p and 2p + 1 form pairing p.
@@ -517,26 +520,35 @@ class FourJetNetwork(nn.Module):
         """Build a network from a :class:`NetworkConfig`."""
         return cls(**dataclasses.asdict(config))
 
-    def _features(self, jets: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Compute normalised jet, dijet and pairing inputs in the pairing layout.
+    def engineered_inputs(self, jets: Tensor) -> Tensor:
+        """Compute the unnormalised engineered inputs of each event, flattened.
+
+        These depend on the jets alone, not on any parameter, so a training loop
+        can compute them once per event with this method and pass batches of them
+        to :meth:`forward_engineered` in place of calling the network on jets
+        every epoch. Batch norm, which has parameters, is applied later.
 
         Args:
-            jets: Jets, shape (N, 4, 4), fields (pt, eta, phi, m).
+            jets: Raw jets, shape (N, 4, 4), fields (pt [GeV], eta, phi, m [GeV]).
 
         Returns:
-            Jet features (N, 12, 4), dijet features (N, 6, 2) and pairing features
-            (N, 3, 2), channels last.
+            Shape (N, 66): per laid-out jet (12) log(1 + pt), eta, log(1 + m); per
+            laid-out jet phi (12); per dijet (6) log(1 + m_jj) and Delta R_jj; per
+            pairing (3) Delta R between its dijets and log(1 + m_4j).
+
+        Raises:
+            ValueError: If ``jets`` is not a floating tensor of shape (N, 4, 4).
         """
+        return self._engineered(canonicalise_jets(jets))
+
+    def _engineered(self, jets: Tensor) -> Tensor:
+        """Compute :meth:`engineered_inputs` of jets in the given order."""
         laid_out = jets[:, self.layout, :]  # (N, 12, 4)
         pt, eta, phi, mass = laid_out.unbind(-1)  # each (N, 12)
         jet_scaled = torch.stack(
             [torch.log1p(pt.clamp_min(0.0)), eta, torch.log1p(mass.clamp_min(0.0))],
             dim=-1,
         )  # (N, 12, 3)
-        jet_features = torch.cat(
-            [_batch_norm_channels_last(self.jet_norm, jet_scaled), phi.unsqueeze(-1)],
-            dim=-1,
-        )  # (N, 12, 4)
 
         members = laid_out.unflatten(1, (N_DIJETS, 2))  # (N, 6, 2, 4)
         first, second = members.unbind(2)  # each (N, 6, 4)
@@ -553,19 +565,49 @@ class FourJetNetwork(nn.Module):
         m4j = m4j.unsqueeze(1).expand(-1, N_PAIRINGS)  # (N, 3)
         pairing_scaled = torch.stack([pairing_dr, torch.log1p(m4j)], dim=-1)
 
+        return torch.cat(
+            [
+                jet_scaled.flatten(1),  # (N, 36)
+                phi,  # (N, 12)
+                dijet_scaled.flatten(1),  # (N, 12)
+                pairing_scaled.flatten(1),  # (N, 6)
+            ],
+            dim=1,
+        )
+
+    def _features(self, engineered: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Normalise the engineered inputs and split them by object.
+
+        Args:
+            engineered: Output of :meth:`engineered_inputs`, shape (N, 66).
+
+        Returns:
+            Jet features (N, 12, 4), dijet features (N, 6, 2) and pairing features
+            (N, 3, 2), channels last.
+        """
+        jet_scaled, phi, dijet_scaled, pairing_scaled = engineered.split(
+            [12 * 3, 12, N_DIJETS * 2, N_PAIRINGS * 2], dim=1
+        )
+        jet_scaled = jet_scaled.unflatten(1, (12, 3))  # (N, 12, 3)
+        jet_features = torch.cat(
+            [_batch_norm_channels_last(self.jet_norm, jet_scaled), phi.unsqueeze(-1)],
+            dim=-1,
+        )  # (N, 12, 4)
+        dijet_scaled = dijet_scaled.unflatten(1, (N_DIJETS, 2))  # (N, 6, 2)
+        pairing_scaled = pairing_scaled.unflatten(1, (N_PAIRINGS, 2))  # (N, 3, 2)
         return (
             jet_features,
             _batch_norm_channels_last(self.dijet_norm, dijet_scaled),
             _batch_norm_channels_last(self.pairing_norm, pairing_scaled),
         )
 
-    def _quadjets_channels_last(self, jets: Tensor) -> Tensor:
-        """Compute the quadjets, shape (N, 3, width), without canonicalising.
+    def _quadjets_channels_last(self, engineered: Tensor) -> Tensor:
+        """Compute the quadjets, shape (N, 3, width), from engineered inputs.
 
         Every layer works channels last, so each 1x1 and stride-3 convolution is a
         single matrix product over the last axis (see :func:`_triplet_kernel`).
         """
-        jet_features, dijet_features, pairing_features = self._features(jets)
+        jet_features, dijet_features, pairing_features = self._features(engineered)
         jet_embedding = _pointwise(self.jet_embed, jet_features)  # (N, 12, C)
         dijets = self.dijet_block(
             jet_embedding, _pointwise(self.dijet_embed, dijet_features)
@@ -587,7 +629,8 @@ class FourJetNetwork(nn.Module):
             Quadjets, shape (N, width, 3), one column per pairing 01|23, 02|13, 03|12
             of the jets in the given order.
         """
-        return self._quadjets_channels_last(jets).transpose(1, 2)  # (N, C, 3)
+        quadjets = self._quadjets_channels_last(self._engineered(jets))  # (N, 3, C)
+        return quadjets.transpose(1, 2)  # (N, C, 3)
 
     def representation(
         self, jets: Tensor, kind: RepresentationKind = "quadjets"
@@ -628,7 +671,27 @@ class FourJetNetwork(nn.Module):
         Raises:
             ValueError: If ``jets`` is not a floating tensor of shape (N, 4, 4).
         """
-        quadjets = self._quadjets_channels_last(canonicalise_jets(jets))  # (N, 3, C)
+        return self.forward_engineered(self.engineered_inputs(jets))
+
+    def forward_engineered(self, engineered: Tensor) -> Tensor:
+        """Compute the logits from :meth:`engineered_inputs`, shape (N, 66).
+
+        ``model.forward_engineered(model.engineered_inputs(jets))`` equals
+        ``model(jets)``. Training loops use the split to compute the engineered
+        inputs, which have no parameters, once per event instead of once per epoch.
+
+        Returns:
+            Logits, shape (N,).
+
+        Raises:
+            ValueError: If ``engineered`` does not have shape (N, 66).
+        """
+        if engineered.ndim != 2 or engineered.shape[1] != N_ENGINEERED:
+            raise ValueError(
+                f"engineered must have shape (N, {N_ENGINEERED}) as returned by "
+                f"engineered_inputs, got {tuple(engineered.shape)}."
+            )
+        quadjets = self._quadjets_channels_last(engineered)  # (N, 3, C)
         return self.head._logits_channels_last(quadjets)
 
 

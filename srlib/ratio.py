@@ -311,6 +311,11 @@ def train_classifier(
         )
 
     model.to(device)
+    forward = _engineered_forward(model, noise_sd)
+    if forward is not model:
+        x_train = _engineer(model, x_train, config.eval_batch_size)
+        x_val = _engineer(model, x_val, config.eval_batch_size)
+
     # foreach=True updates all parameters with a few multi-tensor kernels. Torch
     # picks it by default only on CUDA, and the per-tensor loop it uses on the CPU
     # costs more than the step of a small network.
@@ -357,7 +362,7 @@ def train_classifier(
                 x_batch = x_batch + sd * torch.randn(
                     x_batch.shape, generator=noise_generator, device=device
                 )
-            loss = _weighted_bce(model(x_batch), y_batch, w_batch)
+            loss = _weighted_bce(forward(x_batch), y_batch, w_batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -372,7 +377,7 @@ def train_classifier(
             validation_loss = 0.0
             for start in range(0, x_val.shape[0], config.eval_batch_size):
                 stop = start + config.eval_batch_size
-                logits = model(x_val[start:stop])
+                logits = forward(x_val[start:stop])
                 validation_loss += float(
                     _weighted_bce(logits, y_val[start:stop], w_val[start:stop])
                     * w_val[start:stop].sum()
@@ -410,6 +415,37 @@ def train_classifier(
         history.seconds,
     )
     return history, log_prior_ratio
+
+
+def _engineered_forward(
+    model: nn.Module, noise_sd: np.ndarray | None
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Return ``model.forward_engineered`` where training may use it, else ``model``.
+
+    A model with ``engineered_inputs`` and ``forward_engineered`` methods (such as
+    FourJetNetwork) computes parameter-free features of its inputs first. Computing
+    them once per event saves about a quarter of its CPU training time. Noise must
+    be added to the raw inputs, so with ``noise_sd`` the model is called as usual.
+    """
+    engineered_inputs = getattr(model, "engineered_inputs", None)
+    forward_engineered = getattr(model, "forward_engineered", None)
+    if (
+        noise_sd is None
+        and callable(engineered_inputs)
+        and callable(forward_engineered)
+    ):
+        return forward_engineered
+    return model
+
+
+def _engineer(model: nn.Module, inputs: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """Apply ``model.engineered_inputs`` to ``inputs`` in batches, without gradients."""
+    with torch.no_grad():
+        parts = [
+            model.engineered_inputs(inputs[start : start + batch_size])
+            for start in range(0, inputs.shape[0], batch_size)
+        ]
+    return torch.cat(parts)
 
 
 def noise_scale_from_range(inputs: np.ndarray, eta: float) -> np.ndarray:

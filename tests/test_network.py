@@ -412,3 +412,15 @@ def test_network_runs_on_cuda(trained_model: FourJetNetwork) -> None:
     with torch.no_grad():
         on_cuda = model(jets.cuda()).cpu()
         torch.testing.assert_close(on_cuda, trained_model(jets), rtol=0, atol=1e-8)
+
+
+def test_engineered_forward_matches_forward() -> None:
+    torch.manual_seed(0)
+    model = FourJetNetwork(width=6).double().eval()
+    jets = random_jets(64, seed=11)
+    engineered = model.engineered_inputs(jets)
+    assert engineered.shape == (64, 66)
+    # The same operations on the same numbers in the same order: equal bits.
+    assert torch.equal(model.forward_engineered(engineered), model(jets))
+    with pytest.raises(ValueError, match="engineered"):
+        model.forward_engineered(engineered[:, :60])

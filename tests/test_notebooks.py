@@ -100,3 +100,34 @@ def test_hh4b_notebook_records(executed) -> None:
                     and row.get("signal_ratio", row.get("n_3b")) == key
                 ]
                 assert means == sorted(means)
+
+
+@pytest.mark.notebook
+def test_hh4b_data_notebook_numbers(executed) -> None:
+    output_dir = executed("02_hh4b_data")
+    results = json.loads((output_dir / "results.json").read_text())
+    n_events = results["n_events"]
+    assert n_events == 20_000
+
+    # Two runs of 1e6 signal events (seeds 101 and 202) put 0.6497 of the signal
+    # in the baseline SR. On n events the share has binomial sd
+    # sqrt(0.65 * 0.35 / n) = 0.0034 at n = 20 000, so 0.017 is five sd.
+    signal = results["baseline"]["signal"]
+    assert signal["SR"] == pytest.approx(0.6497, abs=0.017)
+
+    # The same runs give a median m_lead of 127.35 GeV with a 68 % half-width of
+    # 12.0 GeV. The median of about 19 600 paired events has sd near
+    # 1.25 * 12.0 / sqrt(19 600) = 0.11 GeV, so 0.55 GeV is five sd.
+    m_lead = results["signal_dijet_masses"]["m_lead"]
+    assert m_lead["median"] == pytest.approx(127.35, abs=0.55)
+    # The relative half-width is 12.0 / 127.35 = 0.094. Each of its quantiles has
+    # sd sqrt(0.16 * 0.84 / n) / f, with density f = 0.242 / 12 GeV^-1 at one
+    # Gaussian sd, so 0.13 GeV, and the half-width about 0.1 GeV, or 0.0008
+    # relative: 0.004 is five sd.
+    assert m_lead["relative_half_width_68"] == pytest.approx(0.094, abs=0.004)
+
+    # The book's run of 2e5 events puts 0.123 of the 4b background in the SR. With
+    # binomial sd 0.0023 at n = 20 000 and 0.0007 on the reference, 0.012 is five
+    # sd.
+    background_sr = results["baseline"]["4b background"]["SR"]
+    assert background_sr == pytest.approx(0.123, abs=0.012)

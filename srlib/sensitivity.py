@@ -1,10 +1,10 @@
 """Sensitivity of the signal region to the noise scale :math:`\\eta`, and a choice of
 :math:`\\eta` that needs no truth labels.
 
-Only the smoothed head :math:`\\tilde\\gamma` depends on :math:`\\eta`: the network
+Only the smoothed head :math:`\\tilde\\gamma` depends on :math:`\\eta`. The network
 that gives :math:`\\gamma` and the representation :math:`\\zeta` is trained once per
-repeat, so :func:`sweep_eta` loads it from a finished repeat and retrains the small
-head once per :math:`\\eta`, on the same events and with the same seed.
+repeat, so :func:`sweep_eta` loads it from a finished repeat and retrains only the
+small head per :math:`\\eta`, on the same events and with the same seed.
 
 The paper (Yi, Alison and Kuusela, arXiv:2409.06960, Section 3) names two ways the
 choice of :math:`\\eta` fails. With too little noise, :math:`\\tilde\\gamma \\approx
@@ -148,6 +148,7 @@ class EtaSweep:
         n_3b = self.log_gamma_smoothed_3b.shape[1]
         values, losses = [], []
         for k in range(len(self.etas)):
+            # The normalised weights depend only on the events, not on k.
             value, loss, weights = held_out_cross_entropy(
                 self.log_gamma_smoothed_3b[k],
                 self.log_gamma_smoothed[k],
@@ -187,8 +188,9 @@ def choose_eta_one_se(
 
     Warning:
         The rule uses no truth label, so it cannot tell a smooth 3b/4b difference
-        from a broad signal; it only prefers the most smoothing that the held-out
-        events do not reject.
+        from a signal. Because the held-out fit also rewards a
+        :math:`\\tilde\\gamma` that follows the signal, a large signal pulls the
+        choice towards too little noise.
     """
     etas = check_finite_array("etas", etas, ndim=1)
     values = check_finite_array("cross_entropy", cross_entropy, ndim=1)
@@ -323,8 +325,8 @@ def sweep_eta(
         progress: Show training progress bars.
 
     Raises:
-        ValueError: If ``etas`` is empty or holds a value not above 0, or if the
-            repeat is not on disk.
+        ValueError: If ``etas`` is empty or contains a value not above 0, or if
+            the repeat is not on disk.
     """
     etas = np.unique([check_positive("etas", float(eta)) for eta in etas])
     if len(etas) == 0:

@@ -131,3 +131,26 @@ def test_hh4b_data_notebook_numbers(executed) -> None:
     # sd.
     background_sr = results["baseline"]["4b background"]["SR"]
     assert background_sr == pytest.approx(0.123, abs=0.012)
+
+
+@pytest.mark.notebook
+def test_hypothesis_test_notebook_counts(executed) -> None:
+    output_dir = executed("05_hypothesis_test")
+    results = json.loads((output_dir / "results.json").read_text())
+    # The test parameters hold out 4 000 - 3 000 - 250 = 750 events of each
+    # sample, and the counting half gets 375 of them.
+    assert results["counted_4b_per_repeat"] == 375
+    # The SR threshold is set on the selection half (the 19th largest of 375
+    # scores), so the counting half's SR contains a share 19/376 of its 375 events
+    # on average: 18.9 events. Per repeat the count has sd 4.2 from the binomial
+    # draw and 4.2 from the threshold's own spread, 6.0 together, so the mean of
+    # 6 repeats has sd 2.4 and 4 sd is 9.8. A count that also used the selection
+    # half would give twice as many events.
+    repeats = results["calibration_repeats"]
+    tolerance = 4 * 6.0 / repeats**0.5
+    assert results["mean_observed_data_driven_eps0"] == pytest.approx(
+        18.9, abs=tolerance
+    )
+    for row in results["calibration"]:
+        assert 0.0 <= row["FPR"] <= 1.0
+        assert row["FPR error"] == pytest.approx((0.05 * 0.95 / repeats) ** 0.5)

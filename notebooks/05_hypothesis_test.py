@@ -1,0 +1,449 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Testing for a signal in the data-driven signal region
+#
+# Yi, Alison and Kuusela (arXiv:2409.06960) stop once the signal region (SR) is
+# chosen, and leave the test of $H_0: \epsilon = 0$ against $H_1: \epsilon > 0$
+# (their equation 2) to future work. This chapter adds that test: it estimates
+# the 4b background in the SR from the 3b events, compares it with the observed
+# 4b count, and checks whether the p-values can be trusted when there is no
+# signal.
+#
+# Aims:
+#
+# - state the model behind the background estimate and the test, with its
+#   assumptions;
+# - calibrate the test under $\epsilon = 0$ over many seeds: are the p-values
+#   uniform, and is the false-positive rate (FPR) at $\alpha = 0.05$ near 5 %?
+# - measure the power of the test as $\epsilon$ grows at fixed $n$;
+# - do both for the mass-window SR ($X_{HH} < 1.6$ with its CR ring) as the
+#   baseline.
+
+# %% tags=["parameters"]
+n_3b = 10_000  # 3b events per repeat; the 4b sample is as large
+calibration_repeats = 100  # seeds with no signal (epsilon 0)
+power_signal_ratios = [0.05, 0.1, 0.2]  # epsilon values of the power curve
+power_repeats = 20  # seeds per epsilon of the power curve
+max_epochs = 2  # upper limit of network training epochs
+signal_size = 0.05  # share of the 4b weight in the data-driven SR
+control_size = 0.10  # share of the 4b weight in the CR just below it
+n_bootstrap = 200  # bootstrap replicates for the statistical error
+alpha = 0.05  # test size for the false-positive rate and the power
+seed = 5000  # first seed; the power curve uses seeds after the calibration ones
+device = "cpu"  # the trainings are small, so the CPU is fastest
+results_dir = "_build/results/hh4b"  # finished repeats stay here; reruns skip them
+output_dir = "_build/outputs/05_hypothesis_test"  # figures and results.json go here
+
+# %%
+import json
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from srlib import hh4b, inference
+
+logging.basicConfig(level=logging.WARNING)
+output = Path(output_dir)
+output.mkdir(parents=True, exist_ok=True)
+pd.set_option("display.precision", 3)
+started = time.perf_counter()
+
+base = hh4b.HH4bConfig(n_3b=n_3b, signal_ratio=0.0)
+base = replace(
+    base, network_training=replace(base.network_training, max_epochs=max_epochs)
+)
+search = {
+    "signal_size": signal_size,
+    "control_size": control_size,
+    "methods": ("classifier", "smoothed", "flat"),
+    "n_bootstrap": n_bootstrap,
+    "device": device,
+}
+held_out = round(n_3b * (1 - base.gamma_fraction - base.smoothed_fraction))
+print(f"4b events counted per repeat: about {held_out // 2}")
+
+# %% [markdown]
+# ## The model and its assumptions
+#
+# **Splits.** Each repeat simulates $n$ 3b and $n$ 4b events and splits them as
+# the training chapter does: 75 % train the network ($\gamma$ and the
+# representation $\zeta$), 6.25 % train the smoothed head ($\tilde\gamma$), and
+# 18.75 % are held out. The held-out events are split at random into two
+# halves. The *selection* half sets the score thresholds of the SR and the
+# control region (CR) and trains the CR classifier. The *counting* half supplies
+# the observed 4b count in the SR and the 3b events for the background estimate.
+# No counted event helps to choose the SR, so under $H_0$ the count is a fresh
+# Poisson draw given the region.
+#
+# **Regions.** Events are ranked by $\log\gamma - \log\tilde\gamma$. The SR
+# contains the top `signal_size` of the selection half's 4b weight, and the CR the
+# next `control_size`, just below it in the same ranking. The CR is cut into a
+# lower and an upper half at its median score.
+#
+# **Background.** The expected 4b count in the SR is the CR's 4b count,
+# transferred to the SR by the 3b events reweighted with a ratio $r$:
+#
+# $$\hat b = N_{4b}(\mathrm{CR})\,
+#   \frac{\sum_{3b \in \mathrm{SR}} r(x)}{\sum_{3b \in \mathrm{CR}} r(x)}.$$
+#
+# Three choices of $r$ are compared:
+#
+# - `classifier`: a small network (two hidden layers of 16) trained on 4b
+#   against 3b events in the selection half's CR, on the pooled representation
+#   $\zeta$ (6 numbers per event). We chose $\zeta$ over the jets because it is
+#   the summary that the network learned for telling 4b from 3b, and its low
+#   dimension keeps a classifier on a few hundred CR events stable;
+# - `smoothed`: $\tilde\gamma$ itself, which by construction blurs out a
+#   localised signal;
+# - `flat`: $r = 1$, a plain transfer factor, as a reference.
+#
+# The statistical error is a Poisson bootstrap over the counting half's 3b
+# events and CR 4b events. It leaves out the variance of the trainings. The
+# systematic error is the non-closure of the same transfer from the lower to the
+# upper CR half, beyond the statistical error of that non-closure.
+#
+# **Test.** The SR count is $N \sim \text{Poisson}(b)$ with $b$ constrained by a
+# Gaussian of mean $\hat b$ and sd $\sigma_b$ (statistical and systematic errors
+# in quadrature), truncated at 0. The p-value is $P(N \ge n_{obs})$ averaged
+# over that Gaussian (the Cousins-Highland p-value), and $Z = \Phi^{-1}(1-p)$.
+#
+# **Assumptions.** (1) The 3b sample contains no signal. (2) The ratio of the 4b
+# to the 3b background, after reweighting by $r$, is the same in the SR as in
+# the CR; this is what the transfer extrapolates. (3) The CR contains little
+# signal; signal there inflates $\hat b$ and costs power. (4) The count is
+# Poisson, which needs unit 4b weights. The data-driven SR strains assumption
+# (2): it is chosen where $\gamma/\tilde\gamma$ is largest, so under $H_0$ it
+# collects the events where the learned $\gamma$ is high, and the background
+# 4b/3b ratio may be higher there than in the CR just below. The calibration
+# below measures how large that effect is.
+#
+# ## Calibration under $\epsilon = 0$
+
+# %%
+calibration_seeds = [seed + i for i in range(calibration_repeats)]
+calibration = inference.run_search_study(
+    [base], calibration_seeds, results_dir, **search
+)
+print(
+    f"{calibration_repeats} repeats, {calibration['seconds'].mean():.1f} s each "
+    "(from disk on a rerun)"
+)
+calibration.groupby(["region", "method"])[
+    ["observed", "expected", "stat_error", "syst_error"]
+].mean()
+
+# %% [markdown]
+# The table gives the mean observed count, the mean expected count and its mean
+# errors over the repeats. The statistical error is large because the CR of a
+# counting half contains only about a hundred 4b events.
+#
+# ### Are the p-values uniform?
+
+
+# %%
+def calibration_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Return the KS test against U(0, 1), the FPR at alpha with its binomial
+    error, and the mean of observed over expected with its standard error."""
+    rows = []
+    for (region, method), group in table.groupby(["region", "method"]):
+        p_values = group["p_value"].to_numpy()
+        n = len(p_values)
+        fpr = float(np.mean(p_values < alpha))
+        ratio = group["observed"] / group["expected"]
+        rows.append(
+            {
+                "region": region,
+                "method": method,
+                "repeats": n,
+                "KS statistic": stats.kstest(p_values, "uniform").statistic,
+                "KS p-value": stats.kstest(p_values, "uniform").pvalue,
+                "FPR": fpr,
+                "FPR error": np.sqrt(alpha * (1 - alpha) / n),
+                "(FPR - alpha) / error": (fpr - alpha)
+                / np.sqrt(alpha * (1 - alpha) / n),
+                "observed/expected": ratio.mean(),
+                "its sem": ratio.std(ddof=1) / np.sqrt(n),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+calibration_summary = calibration_table(calibration)
+calibration_summary
+
+# %% [markdown]
+# The FPR error is the binomial sd $\sqrt{\alpha(1-\alpha)/R}$ of a test that
+# keeps its size, over $R$ repeats. A column "(FPR − α)/error" beyond ±2 marks a
+# bias; "observed/expected" above 1 means the background is underestimated.
+
+
+# %%
+def plot_p_value_ecdf(table: pd.DataFrame, ax: plt.Axes) -> plt.Axes:
+    """Draw the empirical CDF of the p-values of each method against U(0, 1)."""
+    for method, group in table.groupby("method"):
+        p_values = np.sort(group["p_value"].to_numpy())
+        ecdf = np.arange(1, len(p_values) + 1) / len(p_values)
+        ax.step(p_values, ecdf, where="post", label=method)
+    grid = np.linspace(0, 1, 101)
+    band = 1.36 / np.sqrt(table.groupby("method").size().iloc[0])
+    ax.plot(grid, grid, color="black", lw=1, label="uniform")
+    ax.fill_between(
+        grid, grid - band, grid + band, color="grey", alpha=0.2, label="KS 95 % band"
+    )
+    ax.axvline(alpha, color="grey", ls=":", lw=1)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("p-value")
+    ax.set_ylabel("share of repeats with a smaller p-value")
+    return ax
+
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained", sharey=True)
+for ax, (region, group) in zip(axes, calibration.groupby("region"), strict=True):
+    plot_p_value_ecdf(group, ax)
+    ax.set_title(f"{region} SR, $\\epsilon$ = 0, {calibration_repeats} repeats")
+axes[0].legend(loc="lower right")
+fig.savefig(output / "calibration_ecdf.png", dpi=120)
+plt.show()
+
+# %% [markdown]
+# A calibrated test follows the diagonal. A curve above it at small p-values
+# means too many false positives, and a curve below it means a conservative test.
+# The grey band is the 95 % band of the KS test.
+#
+# ### Where a bias comes from
+#
+# With `flat` reweighting, observed over expected is the 4b/3b ratio of the
+# background in the SR divided by that in the CR: a direct measure of how far
+# assumption (2) fails. The other two methods correct it by their ratio. The
+# figure shows these ratios per repeat.
+
+# %%
+fig, ax = plt.subplots(figsize=(7.5, 4), layout="constrained")
+labels, ratios = [], []
+for (region, method), group in calibration.groupby(["region", "method"]):
+    labels.append(f"{region}\n{method}")
+    ratios.append((group["observed"] / group["expected"]).to_numpy())
+ax.boxplot(ratios, tick_labels=labels, showmeans=True)
+ax.axhline(1, color="black", lw=1)
+ax.set_ylabel("observed / expected 4b count in the SR")
+ax.set_title(r"$\epsilon$ = 0: how well the transfer closes in the SR")
+fig.savefig(output / "calibration_closure.png", dpi=120)
+plt.show()
+
+closure = (
+    calibration.assign(
+        relative_syst=lambda t: t["syst_error"] / t["expected"],
+        relative_stat=lambda t: t["stat_error"] / t["expected"],
+    )
+    .groupby(["region", "method"])
+    .agg(
+        closure_mean=("closure", "mean"),
+        closure_sem=("closure", "sem"),
+        closure_error_per_repeat=("closure_error", "mean"),
+        relative_stat_error=("relative_stat", "mean"),
+        relative_syst_error=("relative_syst", "mean"),
+        syst_zero_share=("syst_error", lambda e: float(np.mean(e == 0))),
+    )
+)
+closure
+
+# %% [markdown]
+# The boxes give the spread of observed over expected across repeats, with the
+# mean as a triangle. The table gives the CR non-closure (upper over lower half,
+# minus 1) that feeds the systematic error: its mean over repeats with its
+# standard error, the bootstrap error of one repeat's non-closure, the mean
+# relative errors of the estimate, and the share of repeats whose systematic
+# error is zero.
+#
+# In the book's run ($n = 10^4$, 100 repeats) the data-driven SR is biased.
+# With `flat` reweighting the SR contains 1.14 ± 0.04 times the 4b count that the
+# CR predicts, so the 4b/3b ratio of the background is 14 % higher in the SR
+# than in the CR just below it. The SR is chosen where the learned $\gamma$ is
+# large against $\tilde\gamma$, and even a network trained for two epochs
+# follows the true 4b/3b ratio partly, so the selection picks background
+# events with a high true ratio. Reweighting by $\tilde\gamma$ makes it worse
+# (1.20 ± 0.04), because the same selection favours events where
+# $\tilde\gamma$ is low: the SR is chosen on $\tilde\gamma$ itself. The
+# classifier trained on about 190 CR events (1.21 ± 0.05) does not correct it.
+# The closure check sees the slope inside the CR only on average (+6.6 ± 3.4 %
+# over 100 repeats), while a single repeat measures it with an error near
+# 25 %, so the systematic term is zero in most repeats and does not cover the
+# bias. The result is an FPR of 0.12 to 0.17 against 0.05 ± 0.022, 3 to 5.5
+# binomial errors too high, and a KS test that rejects uniformity. The
+# mass-window SR, whose regions do not depend on the 3b/4b ratio, gives
+# observed/expected 1.04 ± 0.025 and an FPR of 0.06 to 0.08, within 1.4 errors
+# of 5 %.
+
+# %%
+by_key = calibration_summary.set_index(["region", "method"])
+for region in ("data-driven", "mass window"):
+    for method in ("classifier", "smoothed", "flat"):
+        row = by_key.loc[(region, method)]
+        print(
+            f"{region:12s} {method:10s}: FPR {row['FPR']:.3f} +- "
+            f"{row['FPR error']:.3f} ({row['(FPR - alpha) / error']:+.1f} errors), "
+            f"KS p = {row['KS p-value']:.3f}, observed/expected "
+            f"{row['observed/expected']:.3f} +- {row['its sem']:.3f}"
+        )
+
+# %% [markdown]
+# These lines give the numbers behind the plots. With $R$ repeats the binomial
+# error of the FPR is $\sqrt{0.05 \cdot 0.95 / R}$, so 100 repeats resolve an FPR
+# only to about ±2 %; a bias of the mean ratio observed/expected is seen
+# more sharply, because every repeat adds to it.
+#
+# ## Power at fixed $n$
+
+# %%
+power_configs = [replace(base, signal_ratio=eps) for eps in power_signal_ratios]
+power_seeds = [seed + calibration_repeats + i for i in range(power_repeats)]
+power = inference.run_search_study(power_configs, power_seeds, results_dir, **search)
+power = pd.concat([calibration, power], ignore_index=True)
+power_table = (
+    power.groupby(["region", "method", "signal_ratio"])
+    .agg(
+        power=("p_value", lambda p: float(np.mean(p < alpha))),
+        repeats=("p_value", "size"),
+        signal_in_sr=("signal_in_sr", "mean"),
+        signal_counted=("signal_counted", "mean"),
+        expected=("expected", "mean"),
+        median_z=("significance", "median"),
+    )
+    .reset_index()
+)
+power_table["power error"] = np.sqrt(
+    power_table["power"] * (1 - power_table["power"]) / power_table["repeats"]
+).clip(lower=1 / power_table["repeats"])
+power_table[power_table["method"] == "classifier"]
+
+# %% [markdown]
+# Power is the share of repeats with $p < \alpha$; at $\epsilon = 0$ it is the
+# FPR. "signal_in_sr" is the mean number of true signal events in the counted SR
+# out of "signal_counted" in the counting half; that share is what the SR
+# choice achieves, and "expected" is the background they compete with.
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(13, 4), layout="constrained", sharey=True)
+for ax, method in zip(axes, ("classifier", "smoothed", "flat"), strict=True):
+    for region, group in power_table[power_table["method"] == method].groupby("region"):
+        ax.errorbar(
+            group["signal_ratio"],
+            group["power"],
+            yerr=group["power error"],
+            marker="o",
+            capsize=3,
+            label=f"{region} SR",
+        )
+    ax.axhline(alpha, color="grey", ls=":", lw=1, label=rf"$\alpha$ = {alpha:g}")
+    ax.set_xlabel(r"signal ratio $\epsilon$")
+    ax.set_title(f"background by {method} ratio")
+    ax.set_ylim(-0.02, 1.02)
+axes[0].set_ylabel(rf"power: share of repeats with p < {alpha:g}")
+axes[0].legend(loc="upper left")
+fig.suptitle(f"n = {n_3b:,}, {power_repeats} repeats per $\\epsilon$ > 0")
+fig.savefig(output / "power_curve.png", dpi=120)
+plt.show()
+
+# %% [markdown]
+# Each panel puts the data-driven SR beside the mass-window baseline for one
+# background method. The error bars are binomial (at least $1/R$ where the
+# power is 0 or 1).
+
+# %%
+signal_share = power[power["signal_ratio"] > 0].assign(
+    share=lambda t: t["signal_in_sr"] / t["signal_counted"]
+)
+signal_share = signal_share[signal_share["method"] == "flat"]
+shares = signal_share.groupby(["region", "signal_ratio"])["share"].agg(["mean", "sem"])
+shares
+
+# %% [markdown]
+# The table gives the share of the counted signal that lands in each SR, and it
+# explains the power curve. In the book's run the mass window, built on the
+# known Higgs mass, catches 63 to 66 % of the signal and reaches a power of 0.25
+# to 0.30 at $\epsilon = 0.1$ and 0.75 at $\epsilon = 0.2$. The data-driven SR
+# catches 3.6 % and 3.7 % of the signal at $\epsilon$ = 0.05 and 0.1, no more
+# than a region blind to the signal (5 %), and 8.7 % at 0.2, so its power stays
+# at or below 0.1, under its own inflated FPR. A network trained on 7 500
+# events per sample for two epochs has not learned the signal; the training
+# chapter shows the SR concentrating signal at $n = 10^5$ and more epochs,
+# which this chapter's time budget does not allow for 160 repeats.
+
+# %%
+seconds = time.perf_counter() - started
+flat_dd = by_key.loc[("data-driven", "flat")]
+records = {
+    "n_3b": n_3b,
+    "max_epochs": max_epochs,
+    "calibration_repeats": calibration_repeats,
+    "power_repeats": power_repeats,
+    "alpha": alpha,
+    "signal_size": signal_size,
+    "control_size": control_size,
+    "counted_4b_per_repeat": held_out // 2,
+    "mean_observed_data_driven_eps0": float(
+        calibration.loc[calibration["region"] == "data-driven", "observed"].mean()
+    ),
+    "calibration": calibration_summary.to_dict(orient="records"),
+    "closure": closure.reset_index().to_dict(orient="records"),
+    "power": power_table.to_dict(orient="records"),
+    "signal_share": shares.reset_index().to_dict(orient="records"),
+    "data_driven_flat_ratio": float(flat_dd["observed/expected"]),
+    "seconds": seconds,
+}
+(output / "results.json").write_text(json.dumps(records, indent=2))
+print(f"chapter ran in {seconds:.0f} s (repeats read from disk are not timed)")
+
+# %% [markdown]
+# ## Summary
+#
+# - The test counts 4b events in the SR of a counting half that took no part in
+#   choosing the SR. It compares them with the CR's 4b count transferred to the
+#   SR by reweighted 3b events, under a Poisson model with a Gaussian-constrained
+#   background.
+# - For the mass-window SR the test holds its size in the book's run: FPR 0.06
+#   to 0.08 ± 0.022 over 100 repeats at $\epsilon = 0$, KS p-values 0.49 to
+#   0.69, and observed/expected 1.04 ± 0.025.
+# - For the data-driven SR it does not: FPR 0.12 (flat), 0.17 (classifier) and
+#   0.17 (smoothed), KS p-values of 0.01 and below. The source is a background
+#   4b/3b ratio 14 ± 4 % higher in the SR than in the CR below it, because the
+#   SR is chosen where the learned ratio is large. Neither reweighting removes
+#   it, and the closure check of one repeat is too imprecise to cover it.
+# - At these sizes the data-driven SR contains almost no signal, so it has no power,
+#   while the mass window reaches 0.75 at $\epsilon = 0.2$.
+# - A remedy needs a background model that follows the 4b/3b ratio along the
+#   ranking into the SR, for example a trend in the score fitted across the CR
+#   and extrapolated, with the trend's own error in $\sigma_b$. The mean CR
+#   non-closure (+6.6 ± 3.4 %) suggests such a trend would remove part of the
+#   bias, but a single repeat measures it only to about 25 %, so the test would
+#   lose much of its power. It is not built here.
+#
+# **Limits.** The sizes are small so that the chapter runs in a few minutes on
+# one core: $n = 10^4$, two training epochs, about 940 counted 4b events per
+# repeat. The bootstrap error leaves out the variance of the trainings, and the
+# systematic error from a CR with about a hundred 4b events is itself noisy. To
+# rerun at larger sizes:
+#
+# ```
+# make notebook NB=05_hypothesis_test \
+#     PARAMS=notebooks/params/paper/05_hypothesis_test.yaml
+# ```

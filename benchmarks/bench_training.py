@@ -7,10 +7,12 @@ Three measurements, written together to one JSON file:
    plain matrix products in the same process. The network's FLOPs per event are
    counted by ``torch.utils.flop_counter`` (matrix products only, as in the
    reference products), so the printed ratio compares like with like.
-2. Wall time of one study repeat (``srlib.hh4b.run_hh4b_repeat``) at n_3b = 1e5,
-   and with ``--large`` also at 1e6.
+2. Wall time of one study repeat (``srlib.hh4b.run_hh4b_repeat``) at the default
+   settings and n_3b = 1e5 (``--repeat-sizes`` changes it), with ``--large`` also
+   at 1e6.
 3. Peak resident memory of one repeat against n_3b, each n in a fresh process,
-   with a straight-line fit: memory should grow linearly with n.
+   over the whole process and after the simulation, with a straight-line fit of
+   the latter: memory should grow linearly with n.
 
 Run from the repository root, for example::
 
@@ -165,12 +167,25 @@ def repeat_wall_time(n_3b: int, device: str, seed: int) -> dict[str, Any]:
     }
 
 
-def peak_memory_of_repeat(n_3b: int, device: str) -> float:
-    """Run a one-epoch repeat at ``n_3b`` in this process and return the peak RSS
-    in MiB.
+def _peak_rss_mib() -> float:
+    """Return the peak resident memory of this process since the last reset, in MiB,
+    from VmHWM in /proc/self/status (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return float(line.split()[1]) / 1024
+    raise RuntimeError("VmHWM is missing from /proc/self/status.")
+
+
+def peak_memory_of_repeat(n_3b: int, device: str) -> dict[str, float]:
+    """Run a one-epoch repeat at ``n_3b`` in this process and return its peak
+    resident memory in MiB: over the whole process, and over the trainings alone.
 
     One epoch suffices because the samples, splits and per-batch tensors, which set
-    the peak, do not depend on the number of epochs.
+    the peak, do not depend on the number of epochs. The simulator works in chunks
+    of fixed size, so at small n its own peak hides the growth with n. Writing 5 to
+    /proc/self/clear_refs (Linux) resets the peak after the simulation, so that the
+    second number covers the resident samples plus everything the trainings
+    allocate.
     """
     config = hh4b.HH4bConfig(n_3b=n_3b)
     config = replace(
@@ -178,15 +193,20 @@ def peak_memory_of_repeat(n_3b: int, device: str) -> float:
         network_training=replace(config.network_training, max_epochs=1),
         head_training=replace(config.head_training, max_epochs=1),
     )
-    hh4b.run_hh4b_repeat(config, 0, device=device)
-    # ru_maxrss is in KiB on Linux.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    samples = simulate_samples(n_3b, n_3b, config.signal_ratio, seed=0)
+    Path("/proc/self/clear_refs").write_text("5")
+    hh4b.run_hh4b_repeat(config, 0, samples=samples, device=device)
+    return {
+        # ru_maxrss is in KiB on Linux.
+        "process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "training": _peak_rss_mib(),
+    }
 
 
 def memory_against_n(sizes: list[int], device: str, threads: int) -> dict[str, Any]:
     """Measure the peak memory of a repeat for each n in a fresh process, and fit
-    memory = intercept + slope * n."""
-    peaks = []
+    the training peak as intercept + slope * n."""
+    process_peaks, training_peaks = [], []
     for n_3b in sizes:
         command = [
             sys.executable,
@@ -199,17 +219,25 @@ def memory_against_n(sizes: list[int], device: str, threads: int) -> dict[str, A
             str(threads),
         ]
         output = subprocess.run(command, check=True, capture_output=True, text=True)
-        peaks.append(float(output.stdout.strip().splitlines()[-1]))
-        logger.info("n_3b = %d: peak RSS %.0f MiB", n_3b, peaks[-1])
-    slope, intercept = np.polyfit(sizes, peaks, 1)
+        peaks = json.loads(output.stdout.strip().splitlines()[-1])
+        process_peaks.append(peaks["process"])
+        training_peaks.append(peaks["training"])
+        logger.info(
+            "n_3b = %d: peak RSS %.0f MiB, %.0f MiB after the simulation",
+            n_3b,
+            peaks["process"],
+            peaks["training"],
+        )
+    slope, intercept = np.polyfit(sizes, training_peaks, 1)
     fitted = intercept + slope * np.asarray(sizes)
     return {
         "n_3b": sizes,
-        "peak_rss_mib": peaks,
+        "peak_rss_mib": process_peaks,
+        "training_peak_rss_mib": training_peaks,
         "fit_intercept_mib": float(intercept),
         "fit_kib_per_event": float(slope * 1024),
         "fit_max_relative_residual": float(
-            np.max(np.abs(fitted - peaks) / np.asarray(peaks))
+            np.max(np.abs(fitted - training_peaks) / np.asarray(training_peaks))
         ),
     }
 
@@ -284,7 +312,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results["throughput"] = throughput
 
     if not args.skip_repeat:
-        sizes = [100_000, 1_000_000] if args.large else [100_000]
+        sizes = list(args.repeat_sizes)
+        if args.large and 1_000_000 not in sizes:
+            sizes.append(1_000_000)
         results["repeat"] = [repeat_wall_time(n, args.device, args.seed) for n in sizes]
     if args.memory_sizes:
         results["memory"] = memory_against_n(
@@ -323,8 +353,16 @@ def report(results: dict[str, Any]) -> str:
         )
     if "memory" in results:
         memory = results["memory"]
-        for n, peak in zip(memory["n_3b"], memory["peak_rss_mib"], strict=True):
-            lines.append(f"peak RSS at n_3b = {n:,}: {peak:.0f} MiB")
+        for n, peak, training in zip(
+            memory["n_3b"],
+            memory["peak_rss_mib"],
+            memory["training_peak_rss_mib"],
+            strict=True,
+        ):
+            lines.append(
+                f"peak RSS at n_3b = {n:,}: {peak:.0f} MiB, after the simulation "
+                f"{training:.0f} MiB"
+            )
         lines.append(
             f"linear fit: {memory['fit_intercept_mib']:.0f} MiB + "
             f"{memory['fit_kib_per_event']:.2f} KiB per 3b event, max relative "
@@ -367,6 +405,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--skip-repeat", action="store_true", help="do not time a study repeat"
     )
     parser.add_argument(
+        "--repeat-sizes",
+        type=int,
+        nargs="+",
+        default=[100_000],
+        help="n_3b values at which to time a study repeat (default 100000)",
+    )
+    parser.add_argument(
         "--large", action="store_true", help="also time a repeat at n_3b = 1e6"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the timed repeat")
@@ -386,7 +431,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.memory_child is not None:
         torch.set_num_threads(args.threads)
-        print(peak_memory_of_repeat(args.memory_child, args.device))
+        print(json.dumps(peak_memory_of_repeat(args.memory_child, args.device)))
         return
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     results = run(args)

@@ -284,11 +284,12 @@ closure
 # (1.20 ± 0.04), because the same selection favours events where
 # $\tilde\gamma$ is low: the SR is chosen on $\tilde\gamma$ itself. The
 # classifier trained on about 190 CR events (1.21 ± 0.05) does not correct it.
-# The closure check sees the slope inside the CR only on average (+6.6 ± 3.4 %
+# The closure check detects the slope inside the CR only on average (+6.6 ± 3.4 %
 # over 100 repeats), while a single repeat measures it with an error near
-# 25 %, so the systematic term is zero in most repeats and does not cover the
-# bias. The result is an FPR of 0.12 to 0.17 against 0.05 ± 0.022, 3 to 5.5
-# binomial errors too high, and a KS test that rejects uniformity. The
+# 36 %. The systematic term is therefore zero in two thirds of the repeats,
+# 8 to 9 % of the estimate on average, and does not cover the bias. The
+# result is an FPR of 0.12 to 0.17 against 0.05 ± 0.022, 3 to 5.5 binomial
+# errors too high, and a KS test that rejects uniformity. The
 # mass-window SR, whose regions do not depend on the 3b/4b ratio, gives
 # observed/expected 1.04 ± 0.025 and an FPR of 0.06 to 0.08, within 1.4 errors
 # of 5 %.
@@ -337,9 +338,10 @@ power_table[power_table["method"] == "classifier"]
 
 # %% [markdown]
 # Power is the share of repeats with $p < \alpha$; at $\epsilon = 0$ it is the
-# FPR. "signal_in_sr" is the mean number of true signal events in the counted SR
-# out of "signal_counted" in the counting half; that share is what the SR
-# choice achieves, and "expected" is the background they compete with.
+# FPR. "signal_in_sr" is the mean number of true signal events in the counted SR,
+# out of "signal_counted" in the whole counting half. Their ratio is what the SR
+# choice achieves, and "expected" is the background that this signal competes
+# with.
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(13, 4), layout="constrained", sharey=True)
@@ -434,7 +436,7 @@ print(f"chapter ran in {seconds:.0f} s (repeats read from disk are not timed)")
 #   ranking into the SR, for example a trend in the score fitted across the CR
 #   and extrapolated, with the trend's own error in $\sigma_b$. The mean CR
 #   non-closure (+6.6 ± 3.4 %) suggests such a trend would remove part of the
-#   bias, but a single repeat measures it only to about 25 %, so the test would
+#   bias, but a single repeat measures it only to about 36 %, so the test would
 #   lose much of its power. It is not built here.
 #
 # **Limits.** The sizes are small so that the chapter runs in a few minutes on

@@ -483,7 +483,7 @@ def train_control_region_ratio(
 ) -> DensityRatioEstimator:
     """Train a 4b-against-3b classifier on CR events; its ratio reweights 3b events.
 
-    The CR holds little signal, so the ratio learns the background's 3b-to-4b
+    The CR contains little signal, so the ratio learns the background's 3b-to-4b
     difference without the signal. Applying it in the SR assumes that the
     difference continues smoothly from the CR into the SR.
 
@@ -663,6 +663,11 @@ def run_search_repeat(
     each sample is split at random into a selection half and a counting half.
     The mass-window SR is :math:`X_{HH} < 1.6` with its CR ring, halved at the
     weighted median :math:`X_{HH}` of the selection half's CR 4b events.
+
+    The CR classifier of ``method="classifier"`` reads the pooled representation
+    :math:`\\zeta` (``config.width`` numbers per event): it is the summary the
+    network learned for telling 4b from 3b, and its low dimension keeps a
+    classifier trained on a few hundred CR events stable.
 
     Returns:
         One row per SR and background method, with the estimate, the test and

@@ -178,7 +178,8 @@ def _peak_rss_mib() -> float:
 
 def peak_memory_of_repeat(n_3b: int, device: str) -> dict[str, float]:
     """Run a one-epoch repeat at ``n_3b`` in this process and return its peak
-    resident memory in MiB: over the whole process, and over the trainings alone.
+    resident memory in MiB: over the whole process, and from the end of the
+    simulation on, with the samples resident.
 
     One epoch suffices because the samples, splits and per-batch tensors, which set
     the peak, do not depend on the number of epochs. The simulator works in chunks

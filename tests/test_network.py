@@ -424,3 +424,19 @@ def test_engineered_forward_matches_forward() -> None:
     assert torch.equal(model.forward_engineered(engineered), model(jets))
     with pytest.raises(ValueError, match="engineered"):
         model.forward_engineered(engineered[:, :60])
+
+
+def test_matrix_product_flops_per_event() -> None:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    # Forward FLOPs at width C = 6, 2 per multiply-add: jet embedding 12 * 2*4*C,
+    # dijet embedding 6 * 2*2*C, pairing embedding 3 * 2*2*C, two dijet layers of
+    # 6 * (2*2C*C + 2*C*C), two quadjet layers of 3 * (2*2C*C + 2*C*C), three event
+    # layers of 3 * 2*C*C, pooling score 3 * 2*C and output 2*C: 5 376 in all. The
+    # backward pass needs the gradients of both the inputs and the weights of each
+    # product, twice the forward FLOPs, so the step costs 3 * 5 376 = 16 128.
+    model = FourJetNetwork(width=6).train()
+    jets = random_jets(32, seed=5, dtype=torch.float32)
+    with FlopCounterMode(display=False) as counter:
+        model(jets).sum().backward()
+    assert counter.get_total_flops() == 16_128 * 32

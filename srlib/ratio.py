@@ -317,8 +317,8 @@ def train_classifier(
         x_val = _engineer(model, x_val, config.eval_batch_size)
 
     # foreach=True updates all parameters with a few multi-tensor kernels. Torch
-    # picks it by default only on CUDA, and the per-tensor loop it uses on the CPU
-    # costs more than the step of a small network.
+    # picks it by default only on CUDA, and on the CPU its per-tensor loop took
+    # about 8 % of a FourJetNetwork step at batch 1024.
     optimizer = torch.optim.Adam(
         model.parameters(),
         lr=config.learning_rate,

@@ -158,7 +158,6 @@ if sensitivity is None:
     eta_rows = []
 else:
     eta_rows = [r for r in sensitivity["shares"] if r["P4b(SR)"] == 0.05]
-    parts, agree = [], True
     for eps in sorted({r["signal_ratio"] for r in eta_rows}):
         grid = {
             r["eta"]: r["mean"]
@@ -166,17 +165,13 @@ else:
             if r["signal_ratio"] == eps and r["eta"] in (0.01, 0.1, 1.0)
         }
         best = max(grid, key=grid.get)
-        agree &= best == 0.1
-        parts.append(
-            f"eps {eps:g}: "
-            + ", ".join(f"{e:g}->{v:.3f}" for e, v in sorted(grid.items()))
+        claim(
+            f"Figure 3 right, eps {eps:g}",
+            paper,
+            "S(5 %) by eta: "
+            + ", ".join(f"{e:g}: {v:.3f}" for e, v in sorted(grid.items())),
+            "agrees" if best == 0.1 else "differs",
         )
-    claim(
-        "Figure 3 right",
-        paper,
-        "S(5 %) by eta: " + "; ".join(parts),
-        "agrees" if agree else "differs",
-    )
 
     summary = pd.DataFrame(sensitivity["choice_summary"])
     claim(
@@ -217,7 +212,6 @@ if comparison is None:
     not_run("Figure 4", paper, "04_baseline_comparison")
 else:
     rows = comparison["shares"]
-    parts, agree = [], True
     for eps in sorted({r["signal_ratio"] for r in rows}):
         ours = {
             s: share_at(rows, s, signal_ratio=eps, method="data-driven SR")
@@ -227,20 +221,16 @@ else:
             s: share_at(rows, s, signal_ratio=eps, method="mass window (X_HH)")
             for s in (0.01, 0.05, 0.2)
         }
-        agree &= window[0.2] > ours[0.2]
-        agree &= ours[0.01] >= 0.8 * window[0.01]
-        parts.append(
-            f"eps {eps:g}: "
+        agree = window[0.2] > ours[0.2] and ours[0.01] >= 0.8 * window[0.01]
+        claim(
+            f"Figure 4, eps {eps:g}",
+            paper,
+            "S data-driven vs mass window at P4b "
             + ", ".join(
-                f"{s:.0%} {ours[s]:.3f} vs {window[s]:.3f}" for s in (0.01, 0.05, 0.2)
-            )
+                f"{s:.0%}: {ours[s]:.3f} vs {window[s]:.3f}" for s in (0.01, 0.05, 0.2)
+            ),
+            "agrees" if agree else "differs",
         )
-    claim(
-        "Figure 4",
-        paper,
-        "S data-driven vs mass window at P4b: " + "; ".join(parts),
-        "agrees" if agree else "differs",
-    )
 
     at_5 = comparison["at_5pct"]
     claim(
@@ -293,10 +283,47 @@ claims_table
 # centre and $\gamma/\tilde\gamma$ beats $\gamma$ alone at 5 %; Figure 3 left when
 # $S$ at 5 % rises with $\epsilon$; Figure 3 centre when the larger $n$ gives the
 # larger $S$ at 5 %; Figure 3 right when $\eta = 0.1$ has the highest mean $S$ at
-# 5 % of the paper's grid at every $\epsilon$; Figure 4 when the window beats the
-# data-driven SR at 20 % and the data-driven SR reaches at least 80 % of the
-# window's $S$ at 1 %, at every $\epsilon$. Rows marked "new" report checks the
-# paper does not make.
+# 5 % of the paper's grid; Figure 4 when the window beats the data-driven SR at
+# 20 % and the data-driven SR reaches at least 80 % of the window's $S$ at 1 %.
+# Rows marked "new" report checks the paper does not make.
+
+# %% [markdown]
+# ## Where we agree, where we differ, and why
+#
+# The figures quoted here are those of the book's run ($n = 10^5$, 3 repeats);
+# the table above holds the numbers of whatever run produced the chapters'
+# results.
+#
+# - **Where the method works, it works as the paper says.** At
+#   $\epsilon = 0.05$ the SR at $\eta = 0.1$ holds 42 % of the signal in 5 % of
+#   the 4b events, beats both $\gamma$ alone (30 %) and the mass window (28 %),
+#   and $\eta = 0.1$ is the best of the paper's grid. At $\epsilon = 0.1$ it
+#   holds 43 %, next to the oracle's 44 % and the ceiling of 50 %. In small SRs
+#   it beats the window, which matches the paper's "comparable, or even slightly
+#   better when the SR is small"; the window wins in large SRs at
+#   $\epsilon = 0.05$, as in the paper's Figure 4.
+# - **Small signals.** At $\epsilon = 0.02$ and $n = 10^5$ the data-driven SR
+#   finds nothing (5.5 % at 5 %, a blind region holds 5 %), while the window
+#   holds 34 %. The paper's text does not give the $\epsilon$ of its Figure 4,
+#   and it reports that a larger $n$ helps at a small fixed $\epsilon$; we did
+#   not run $n = 10^6$, so our "differs" at $\epsilon = 0.02$ is a statement
+#   about $n = 10^5$ only.
+# - **What smoothing buys.** The paper motivates $\tilde\gamma$ by a smooth
+#   3b/4b difference that misleads $\gamma$. In our simulator that happens at
+#   $\epsilon = 0.05$ (gain $+0.13$) but not at $\epsilon = 0.1$, where the
+#   signal dominates the 3b/4b difference. The mismatch sweep shows the other
+#   side: with no mismatch $\gamma$ alone is optimal, and at two to four times
+#   the default mismatch neither ranking finds the signal at $n = 10^5$.
+# - **The noise scale.** Both failure modes the paper names show up with
+#   numbers: at $\eta \le 0.02$, $\log\tilde\gamma$ copies $\log\gamma$
+#   (correlation 0.99), and at $\eta \ge 0.5$ it is flat (sd 12 % of
+#   $\log\gamma$'s or less) and the SR is that of $\gamma$ alone. The paper
+#   chooses $\eta$ by looking at the signal; our label-free rule works at
+#   $\epsilon = 0.05$ but picks too little noise at $\epsilon = 0.1$.
+# - **What the paper does not check.** The pairing-aware network is essential:
+#   a plain MLP on the same jets finds no signal. The baseline's spread over
+#   repeats, which the paper calls ignorable, is 0.005 to 0.009 in $S$ at 5 %
+#   in our held-out samples, against 0.016 to 0.107 for the data-driven SR.
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained")

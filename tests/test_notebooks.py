@@ -103,6 +103,128 @@ def test_hh4b_notebook_records(executed) -> None:
 
 
 @pytest.mark.notebook
+def test_hypothesis_test_notebook_counts(executed) -> None:
+    output_dir = executed("05_hypothesis_test")
+    results = json.loads((output_dir / "results.json").read_text())
+    # The test parameters hold out 4 000 - 3 000 - 250 = 750 events of each
+    # sample, and the counting half gets 375 of them.
+    assert results["counted_4b_per_repeat"] == 375
+    # The SR threshold is set on the selection half (the 19th largest of 375
+    # scores), so the counting half's SR contains a share 19/376 of its 375 events
+    # on average: 18.9 events. Per repeat the count has sd 4.2 from the binomial
+    # draw and 4.2 from the threshold's own spread, 6.0 together, so the mean of
+    # 6 repeats has sd 2.4 and 4 sd is 9.8. A count that also used the selection
+    # half would give twice as many events.
+    repeats = results["calibration_repeats"]
+    tolerance = 4 * 6.0 / repeats**0.5
+    assert results["mean_observed_data_driven_eps0"] == pytest.approx(
+        18.9, abs=tolerance
+    )
+    for row in results["calibration"]:
+        assert 0.0 <= row["FPR"] <= 1.0
+        assert row["FPR error"] == pytest.approx((0.05 * 0.95 / repeats) ** 0.5)
+
+
+@pytest.mark.notebook
+def test_eta_sensitivity_notebook_records(executed) -> None:
+    output_dir = executed("03_eta_sensitivity")
+    results = json.loads((output_dir / "results.json").read_text())
+    etas = results["etas"]
+    assert etas == sorted(etas)
+    for row in results["shares"]:
+        assert 0.0 <= row["mean"] <= 1.0
+    # The truth-based best is the maximum over the grid of the same numbers from
+    # which the choice is read, so the choice can never beat it.
+    for row in results["choices"]:
+        assert row["chosen eta (no labels)"] in etas
+        assert row["best eta (truth)"] in etas
+        assert row["S at chosen"] <= row["S at best"]
+    assert results["mean_share_loss_of_choice"] >= 0.0
+    for row in results["diagnostics"]:
+        assert -1.0 <= row["corr(log gamma, log gamma~)"] <= 1.0
+        assert row["sd ratio"] >= 0.0
+        assert 0.0 <= row["overlap with gamma-only SR"] <= 1.0
+
+
+@pytest.mark.notebook
+def test_baseline_comparison_notebook_records(executed) -> None:
+    output_dir = executed("04_baseline_comparison")
+    results = json.loads((output_dir / "results.json").read_text())
+    for row in results["nominal_baseline"]:
+        assert 0.0 < row["P4b(SR)"] < 1.0
+    mismatch = results["mismatch"]
+
+    # The mismatch sweep changes only the 3b sample, so the held-out 4b events,
+    # and their median m4j, are the same at every strength.
+    for seed in {row["seed"] for row in mismatch}:
+        medians = {
+            row["median m4j background"] for row in mismatch if row["seed"] == seed
+        }
+        assert len(medians) == 1
+
+    # Strength 1 reads the same repeats as the main comparison, so at the
+    # ablation's signal ratio the mean S(5 %) of gamma/gamma~ over the same seeds
+    # is the same number, up to float rounding.
+    eps = results["ablation_signal_ratio"]
+    default = [
+        row["S(5%)"]
+        for row in mismatch
+        if row["scale"] == 1.0 and row["ranking"] == "gamma/gamma~"
+    ]
+    main = [
+        row["mean"]
+        for row in results["shares"]
+        if row["signal_ratio"] == eps
+        and row["method"] == "data-driven SR"
+        and row["P4b(SR)"] == 0.05
+    ]
+    assert len(default) == results["repeats"]
+    assert sum(default) / len(default) == pytest.approx(main[0], abs=1e-12)
+
+
+@pytest.mark.notebook
+def test_results_page_reads_chapters(executed, tmp_path: Path) -> None:
+    chapters = tmp_path / "chapters"
+    for stem in ("03_eta_sensitivity", "04_baseline_comparison"):
+        (chapters / stem).mkdir(parents=True)
+        source = executed(stem) / "results.json"
+        (chapters / stem / "results.json").write_text(source.read_text())
+
+    notebook = tmp_path / "06_results.ipynb"
+    bin_dir = Path(sys.executable).parent
+    subprocess.run(
+        [bin_dir / "jupytext", "--to", "ipynb", "-o", notebook]
+        + [ROOT / "notebooks" / "06_results.py"],
+        check=True,
+        capture_output=True,
+    )
+    output_dir = tmp_path / "outputs"
+    env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    completed = subprocess.run(
+        [bin_dir / "papermill", notebook, tmp_path / "06_results.out.ipynb"]
+        + ["-p", "chapters_dir", str(chapters), "-p", "output_dir", str(output_dir)]
+        + ["--cwd", str(ROOT)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    results = json.loads((output_dir / "results.json").read_text())
+    assert results["available"] == {
+        "01_toy_gaussian": False,
+        "02_hh4b_training": False,
+        "03_eta_sensitivity": True,
+        "04_baseline_comparison": True,
+    }
+    verdicts = {row["point"]: row["verdict"] for row in results["claims"]}
+    assert verdicts["Figure 2 (toy)"] == "not run"
+    # One row per signal ratio of the test parameters, 0.1 and 0.2.
+    for figure in ("Figure 3 right", "Figure 4"):
+        for eps in ("0.1", "0.2"):
+            assert verdicts[f"{figure}, eps {eps}"] in ("agrees", "differs")
+
+
+@pytest.mark.notebook
 def test_hh4b_data_notebook_numbers(executed) -> None:
     output_dir = executed("02_hh4b_data")
     results = json.loads((output_dir / "results.json").read_text())
@@ -131,26 +253,3 @@ def test_hh4b_data_notebook_numbers(executed) -> None:
     # sd.
     background_sr = results["baseline"]["4b background"]["SR"]
     assert background_sr == pytest.approx(0.123, abs=0.012)
-
-
-@pytest.mark.notebook
-def test_hypothesis_test_notebook_counts(executed) -> None:
-    output_dir = executed("05_hypothesis_test")
-    results = json.loads((output_dir / "results.json").read_text())
-    # The test parameters hold out 4 000 - 3 000 - 250 = 750 events of each
-    # sample, and the counting half gets 375 of them.
-    assert results["counted_4b_per_repeat"] == 375
-    # The SR threshold is set on the selection half (the 19th largest of 375
-    # scores), so the counting half's SR contains a share 19/376 of its 375 events
-    # on average: 18.9 events. Per repeat the count has sd 4.2 from the binomial
-    # draw and 4.2 from the threshold's own spread, 6.0 together, so the mean of
-    # 6 repeats has sd 2.4 and 4 sd is 9.8. A count that also used the selection
-    # half would give twice as many events.
-    repeats = results["calibration_repeats"]
-    tolerance = 4 * 6.0 / repeats**0.5
-    assert results["mean_observed_data_driven_eps0"] == pytest.approx(
-        18.9, abs=tolerance
-    )
-    for row in results["calibration"]:
-        assert 0.0 <= row["FPR"] <= 1.0
-        assert row["FPR error"] == pytest.approx((0.05 * 0.95 / repeats) ** 0.5)

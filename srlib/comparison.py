@@ -7,8 +7,9 @@ share one set of events:
 - the mass-window baseline, ranked by :math:`-X_{HH}`, so that moving the cut on
   :math:`X_{HH}` traces its concentration curve (:func:`baseline_score`);
 - an oracle, a classifier trained with truth labels to tell signal from 4b background
-  on a separate sample (:func:`train_oracle`); no model-agnostic method can beat its
-  ranking by more than the estimation noise;
+  on a separate sample (:func:`train_oracle`). It estimates the ranking by
+  :math:`S/B_{4b}`, which is optimal, so no model-agnostic method can beat it by more
+  than the estimation noise;
 - ablation 1, the method with a plain MLP in place of the pairing-aware network
   (:func:`run_mlp_repeat`);
 - ablation 2, the method on samples whose 3b/4b mismatch is scaled from 0 upward
@@ -75,7 +76,7 @@ def baseline_score(jets: np.ndarray) -> np.ndarray:
 
     Events without a pairing that passes the :math:`\\Delta R` window have
     :math:`X_{HH} = \\infty`; they get one finite value below every other score, so
-    they tie at the bottom and enter an SR only when it holds all of them.
+    they tie at the bottom and enter an SR only when it contains all of them.
 
     Args:
         jets: Jets of shape (N, 4, 4), fields (pt [GeV], eta, phi, m [GeV]).
@@ -139,9 +140,10 @@ def train_oracle(
     (label 0) with truth labels, on samples of its own.
 
     The samples come from a seed stream separate from every repeat's
-    (``SeedSequence(seed, spawn_key=(1,))``), so the oracle never sees the events it
-    is measured on. Its logit ranks events by :math:`S/B_{4b}`, the ranking that
-    maximises the signal share at every SR size, up to the estimation noise.
+    (``SeedSequence(seed, spawn_key=(1,))``), so the oracle is never trained on
+    the events it is measured on. Its logit ranks events by :math:`S/B_{4b}`, the
+    ranking that maximises the signal share at every SR size, up to the estimation
+    noise.
 
     Args:
         n_events: Signal events, and as many background events.

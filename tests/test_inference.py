@@ -12,12 +12,14 @@ from srlib.inference import (
     estimate_background,
     poisson_gaussian_p_value,
     run_search_repeat,
+    run_search_study,
     search_signal_region,
     test_signal,
     train_control_region_ratio,
     weighted_median,
 )
 from srlib.ratio import TrainingConfig
+from srlib.simulation import ThreeTagModel
 
 
 def _half_from_features(
@@ -69,7 +71,7 @@ def test_same_distribution_expected_matches_observed(
     # own variance; 3 sd of that is the tolerance (0.3 % two-sided).
     tolerance = 3 * np.sqrt(estimate.expected + estimate.error**2)
     assert abs(observed - estimate.expected) < tolerance
-    # The SR holds 5 % of 20 000 events, so the estimate sits near 1 000.
+    # The SR contains 5 % of 20 000 events, so the estimate sits near 1 000.
     assert estimate.expected == pytest.approx(1000, rel=0.15)
 
 
@@ -170,7 +172,7 @@ def test_p_value_without_error_is_poisson_tail() -> None:
 
 def test_p_value_matches_monte_carlo() -> None:
     # Draw b from the truncated Gaussian, then N from Poisson(b). With 200 000
-    # draws the binomial sd of the tail share is below 0.0011, so 0.005 is 4.5 sd.
+    # draws the binomial sd of the tail share is at most 0.0012, so 0.005 is 4 sd.
     rng = np.random.default_rng(7)
     b = stats.truncnorm.rvs(
         -2.5, np.inf, loc=20, scale=8, size=200_000, random_state=rng
@@ -282,3 +284,24 @@ def test_search_repeat_rows() -> None:
     again = run_search_repeat(config, 0, methods=("flat", "smoothed"), n_bootstrap=50)
     assert again["observed"].tolist() == table["observed"].tolist()
     assert again["expected"].tolist() == pytest.approx(table["expected"].tolist())
+
+
+def test_search_study_reads_finished_repeats(tmp_path) -> None:
+    config = HH4bConfig(n_3b=4000, signal_ratio=0.0)
+    config = replace(
+        config, network_training=replace(config.network_training, max_epochs=1)
+    )
+    identical = ThreeTagModel(0.0, 0.0, 0)
+    first = run_search_study(
+        [config], [3], tmp_path, methods=("flat",), n_bootstrap=20, three_tag=identical
+    )
+    files = list(tmp_path.glob("search/*/seed_3.parquet"))
+    assert len(files) == 1
+    # A rerun reads the stored table, so even the recorded wall time is equal.
+    again = run_search_study(
+        [config], [3], tmp_path, methods=("flat",), n_bootstrap=20, three_tag=identical
+    )
+    assert again.equals(first)
+    # Another 3b model is another study and gets its own folder.
+    run_search_study([config], [3], tmp_path, methods=("flat",), n_bootstrap=20)
+    assert len(list(tmp_path.glob("search/*/seed_3.parquet"))) == 2

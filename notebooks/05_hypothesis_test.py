@@ -134,8 +134,10 @@ print(f"4b events counted per repeat: about {held_out // 2}")
 # Poisson, which needs unit 4b weights. The data-driven SR strains assumption
 # (2): it is chosen where $\gamma/\tilde\gamma$ is largest, so under $H_0$ it
 # collects the events where the learned $\gamma$ is high, and the background
-# 4b/3b ratio may be higher there than in the CR just below. The calibration
-# below measures how large that effect is.
+# 4b/3b ratio may be higher there than in the CR just below. (5) $\hat b$ is
+# close enough to Gaussian, with an error that does not depend much on its own
+# fluctuation; with a few tens of events in the SR this is only rough. The
+# calibration below measures how far these assumptions fail.
 #
 # ## Calibration under $\epsilon = 0$
 

@@ -35,7 +35,7 @@ batch_sizes = [512, 1024, 2048, 4096]  # training batch sizes of the doubling sc
 seconds = 0.5  # minimum wall time over which each rate is measured
 threads = 1  # torch intra-op threads, as each Dask worker uses
 repeat_sizes = [100_000]  # n_3b values at which one study repeat is timed
-memory_sizes = [40_000, 80_000, 160_000]  # n_3b values of the memory measurement
+memory_sizes = [30_000, 60_000, 120_000]  # n_3b values of the memory measurement
 study_repeats = 40  # network trainings of the full study at n_3b = 1e5
 workers = 2  # parallel single-threaded workers assumed in the estimate
 output_dir = "_build/outputs/07_performance"  # figures and results.json go here
@@ -134,11 +134,12 @@ print(
 )
 
 # %% [markdown]
-# The estimate scales the measured CPU time of one repeat and ignores the smoothed
-# heads of the noise-scale sweep, which train on 6.25 % of the events and take about
-# a second each. At the book's default sizes the full study at $n = 10^5$ means 4
-# signal ratios × 10 repeats of the network. On a shared machine the wall time is
-# longer by the share of the cores that other jobs take.
+# The estimate scales the measured CPU time of one repeat. It leaves out the
+# smoothed heads of the noise-scale sweep, which reuse the trained networks, train
+# on 6.25 % of the events and take under a second each. The full study at
+# $n = 10^5$ with 10 repeats trains the network for 4 signal ratios (the list in
+# `notebooks/params/paper/02_hh4b_training.yaml`), 40 times in all. On a shared
+# machine the wall time is longer by the share of the cores that other jobs take.
 #
 # ## Peak memory against $n$
 

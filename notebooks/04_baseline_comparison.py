@@ -57,7 +57,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from srlib import comparison, hh4b, plots
+from srlib import comparison, hh4b, plots, sensitivity
 from srlib.baseline import baseline_selection
 from srlib.kinematics import four_jet_mass
 from srlib.region import concentration_curve, default_region_sizes
@@ -130,8 +130,12 @@ nominal = []
 oracle_seconds = 0.0
 for eps in signal_ratios:
     for s in seeds:
-        scores = hh4b.load_scores(results_dir, configs[eps], s)
+        # The baseline and the oracle score rebuilt events; the check raises if
+        # they are not the events whose gamma and gamma~ are on disk.
         split = hh4b.draw_and_split(configs[eps], s)
+        scores = sensitivity.check_rebuilt_repeat(
+            results_dir, configs[eps], s, split, device=device
+        )
         jets = split.jets(2)[2]
         started = time.perf_counter()
         oracle = comparison.oracle_scores(
@@ -358,9 +362,11 @@ hh4b.run_hh4b_study(
 
 def default_mismatch_scores(s: int) -> pd.DataFrame:
     """Return the stored scores of a default repeat with the events' m_4j."""
-    scores = hh4b.load_scores(results_dir, mismatch_config, s)
-    jets = hh4b.draw_and_split(mismatch_config, s).jets(2)[2]
-    return scores.assign(m4j=four_jet_mass(jets))
+    split = hh4b.draw_and_split(mismatch_config, s)
+    scores = sensitivity.check_rebuilt_repeat(
+        results_dir, mismatch_config, s, split, device=device
+    )
+    return scores.assign(m4j=four_jet_mass(split.jets(2)[2]))
 
 
 started = time.perf_counter()

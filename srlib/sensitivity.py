@@ -35,6 +35,7 @@ import pandas as pd
 
 from srlib import hh4b
 from srlib._validation import check_finite_array, check_positive
+from srlib.ratio import predict_logits
 from srlib.region import (
     ConcentrationCurve,
     concentration_curve,
@@ -45,6 +46,7 @@ from srlib.region import (
 
 __all__ = [
     "EtaSweep",
+    "check_rebuilt_repeat",
     "choose_eta_one_se",
     "held_out_cross_entropy",
     "smoothing_diagnostics",
@@ -242,6 +244,49 @@ def smoothing_diagnostics(sweep: EtaSweep, size: float = 0.05) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def check_rebuilt_repeat(
+    results_dir: str | Path,
+    config: hh4b.HH4bConfig,
+    seed: int,
+    split: hh4b.SplitSamples,
+    *,
+    n_events: int = 256,
+    tolerance: float = 1e-3,
+    device: str = "auto",
+) -> pd.DataFrame:
+    """Check that rebuilt events are those a stored repeat was scored on, and
+    return the stored scores.
+
+    A repeat's cache key holds its configuration but not the code of the simulator
+    or the network, so a changed simulator rebuilds other events under the same
+    key. The stored network scores the first ``n_events`` rebuilt held-out 4b
+    events, and their :math:`\\log\\gamma` must match the stored values within
+    ``tolerance``, well above float32 rounding (about 1e-6) and well below the
+    change that other events give (order 0.1 and above).
+
+    Raises:
+        ValueError: If the labels or :math:`\\log\\gamma` differ, which means that
+            the simulator or the network changed since the repeat was trained.
+    """
+    stored = hh4b.load_scores(results_dir, config, seed)
+    held_out = split.parts_4b[2]
+    labels = split.events_4b.is_signal[held_out]
+    network, log_prior_ratio = hh4b.load_repeat_network(results_dir, config, seed)
+    jets = split.events_4b.jets[held_out[:n_events]]
+    log_gamma = predict_logits(network, jets, device=device) - log_prior_ratio
+    difference = np.abs(log_gamma - stored["log_gamma"].to_numpy()[:n_events])
+    if not np.array_equal(labels, stored["is_signal"].to_numpy(bool)) or (
+        difference.max() > tolerance
+    ):
+        raise ValueError(
+            f"the rebuilt events of seed {seed} of config {config.key()} are not "
+            f"those stored in {results_dir} (largest log gamma difference "
+            f"{difference.max():.3g}); the simulator or the network changed since "
+            "the repeat was trained, so delete that config's folder and rerun."
+        )
+    return stored
+
+
 def sweep_file(results_dir: str | Path, config: hh4b.HH4bConfig, seed: int) -> Path:
     """Return the path of the cached sweep of a repeat, beside its other files."""
     folder = hh4b.repeat_files(results_dir, config, seed)["table"].parent
@@ -347,7 +392,7 @@ def sweep_eta(
 
     network, _ = hh4b.load_repeat_network(results_dir, config, seed)
     split = hh4b.draw_and_split(config, seed)
-    stored = hh4b.load_scores(results_dir, config, seed)
+    stored = check_rebuilt_repeat(results_dir, config, seed, split, device=device)
     jets_3b, w_3b, jets_4b, w_4b = split.jets(2)
     kind = config.representation
     zeta_3b = hh4b.representation(network, jets_3b, kind, device)

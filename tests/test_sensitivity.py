@@ -6,6 +6,7 @@ import pytest
 from srlib import hh4b
 from srlib.sensitivity import (
     EtaSweep,
+    check_rebuilt_repeat,
     choose_eta_one_se,
     held_out_cross_entropy,
     smoothing_diagnostics,
@@ -162,3 +163,16 @@ def test_sweep_eta_needs_finished_repeat(tmp_path) -> None:
         sweep_eta(tiny_config(), 0, tmp_path, [0.1], device="cpu")
     with pytest.raises(ValueError, match="etas"):
         sweep_eta(tiny_config(), 0, tmp_path, [0.0], device="cpu")
+
+
+def test_check_rebuilt_repeat_detects_other_events(tmp_path) -> None:
+    config = tiny_config()
+    hh4b.run_hh4b_study([config], [0], tmp_path, device="cpu")
+    split = hh4b.draw_and_split(config, 0)
+    stored = check_rebuilt_repeat(tmp_path, config, 0, split, device="cpu")
+    assert len(stored) == len(split.parts_4b[2])
+
+    # Events drawn with another seed stand in for a changed simulator.
+    other = hh4b.draw_and_split(config, 1)
+    with pytest.raises(ValueError, match="simulator or the network changed"):
+        check_rebuilt_repeat(tmp_path, config, 0, other, device="cpu")

@@ -338,9 +338,10 @@ def estimate_background(
             no 4b weight.
 
     Warning:
-        The bootstrap leaves out the variance of a trained ratio, and for a
-        data-driven SR it also misses part of the spread of the SR count: at
-        n = 10 000, with about 47 SR and 94 CR events, tests built on it had
+        The bootstrap leaves out the variance of a trained ratio. For a
+        data-driven SR it also leaves out that the background's SR-to-CR 4b/3b
+        ratio changes with each trained ranking (sd about 9 % at n = 10 000).
+        There, with about 47 SR and 94 CR events, tests built on it had
         false-positive rates of 0.09 to 0.16 at a nominal 0.05 (chapter 05 of
         the book), while the mass-window SR kept 0.04 to 0.05.
     """

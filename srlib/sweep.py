@@ -251,7 +251,9 @@ def run_sweep(
     Warning:
         On a cluster of several machines, ``results_dir`` must be on a shared file
         system, because the workers write the result files and the submitting
-        process reads the tables back.
+        process reads the tables back. A script that uses ``"dask-local"`` must
+        call this under ``if __name__ == "__main__":``, because the worker
+        processes start by importing the main module (notebooks need nothing).
 
     Args:
         configs: The configurations.

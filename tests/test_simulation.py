@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from scipy import integrate
+from scipy import integrate, stats
 
 from srlib.baseline import baseline_selection
 from srlib.events import Events
@@ -16,7 +16,17 @@ from srlib.simulation import (
     DetectorModel,
     SignalModel,
     ThreeTagModel,
+    _background_process,
+    _FourVector,
+    _generate_selected,
+    _generate_selected_reference,
+    _measured_pt,
+    _min_true_pt,
+    _pair_can_pass,
     _sample_cos_theta,
+    _signal_process,
+    _simulate_selected,
+    _two_body_decay,
     simulate_background_3b,
     simulate_background_4b,
     simulate_samples,
@@ -227,3 +237,169 @@ def test_detector_switches_change_output() -> None:
     median_plain = np.nanmedian(baseline_selection(no_neutrino).m_subl)
     assert median_plain > median_default
     assert dataclasses.replace(plain, neutrino_probability=0.2) == DetectorModel()
+
+
+# The staged sampler (`_generate_selected`) must select events with the same
+# distribution as the plain generate-and-select reference. Its early rejections
+# rest on three bounds, tested first, then the two samplers are compared.
+
+
+def test_min_true_pt_bounds_passing_jets() -> None:
+    detector = DetectorModel()
+    rng = np.random.default_rng(31)
+    n = 200_000
+    response = rng.uniform(0.5, 1.1, n)
+    # Noise up to z = 25 reaches a <= 0 (z C >= 1) and c_0 < 0 (z N > L).
+    pt_noise = np.concatenate([rng.standard_normal(n - 1000), rng.uniform(5, 25, 1000)])
+    true_pt = rng.uniform(0.0, 120.0, n)
+    min_pt = _min_true_pt(response, pt_noise, detector)
+    passes = _measured_pt(true_pt, response, pt_noise, detector) > detector.pt_min
+    assert passes.any()
+    assert np.all(true_pt[passes] > min_pt[passes])
+
+
+def test_min_true_pt_is_the_threshold() -> None:
+    # Where z > 0 the bound is the exact threshold: just above it a jet passes,
+    # just below it fails.
+    detector = DetectorModel()
+    rng = np.random.default_rng(32)
+    response = rng.uniform(0.5, 1.1, 10_000)
+    pt_noise = rng.uniform(0.01, 4.0, 10_000)
+    min_pt = _min_true_pt(response, pt_noise, detector)
+    above = _measured_pt(min_pt * (1 + 1e-6), response, pt_noise, detector)
+    below = _measured_pt(min_pt * (1 - 1e-6), response, pt_noise, detector)
+    assert np.all(above > detector.pt_min)
+    assert np.all(below < detector.pt_min)
+    # Where z <= 0 a jet needs raw pT above pt_min / calibration.
+    level = detector.pt_min / detector.jet_calibration
+    bound = _min_true_pt(np.array([0.93]), np.array([-1.0]), detector)
+    assert bound[0] == pytest.approx(level / 0.93, rel=1e-8)
+
+
+def _random_parents(n: int, rng: np.random.Generator) -> tuple[_FourVector, np.ndarray]:
+    mass = rng.uniform(20.0, 300.0, n)
+    px, py = rng.normal(0.0, 80.0, (2, n))
+    pz = rng.normal(0.0, 400.0, n)
+    energy = np.sqrt(mass**2 + px**2 + py**2 + pz**2)
+    return _FourVector(energy, px, py, pz), mass
+
+
+def test_pair_pt_sum_below_transverse_mass() -> None:
+    rng = np.random.default_rng(33)
+    n = 200_000
+    parent, mass = _random_parents(n, rng)
+    shares = rng.dirichlet((1.0, 1.0, 1.0), n) * 0.9
+    cos_theta = rng.uniform(-1.0, 1.0, n)
+    azimuth = rng.uniform(-np.pi, np.pi, n)
+    jet_1, jet_2 = _two_body_decay(
+        parent, mass, shares[:, 0] * mass, shares[:, 1] * mass, cos_theta, azimuth
+    )
+    pt_sum = np.hypot(jet_1.px, jet_1.py) + np.hypot(jet_2.px, jet_2.py)
+    transverse_mass = np.sqrt(mass**2 + parent.px**2 + parent.py**2)
+    assert np.all(pt_sum <= transverse_mass * (1 + 1e-12))
+    # Jets in the transverse plane come close to the bound.
+    assert np.max(pt_sum / transverse_mass) > 0.999
+
+    # Minimum pT just below the jets' own pT must never be rejected, and a sum
+    # above the transverse mass always.
+    own_pt = np.stack([np.hypot(jet_1.px, jet_1.py), np.hypot(jet_2.px, jet_2.py)], 1)
+    assert _pair_can_pass(parent, mass, own_pt * (1 - 1e-12)).all()
+    above = np.stack([transverse_mass, transverse_mass], axis=1) * 0.501
+    assert not _pair_can_pass(parent, mass, above).any()
+
+
+def test_massive_pt_below_massless_bound() -> None:
+    # A jet of massless-decay pT p_0 and mass m_j has a massive-decay pT of at
+    # most p_0 + m_j pT / m at the same angles, the bound of _select_pair.
+    rng = np.random.default_rng(34)
+    n = 200_000
+    parent, mass = _random_parents(n, rng)
+    cos_theta = rng.uniform(-1.0, 1.0, n)
+    azimuth = rng.uniform(-np.pi, np.pi, n)
+    zeros = np.zeros(n)
+    massless = _two_body_decay(parent, mass, zeros, zeros, cos_theta, azimuth)
+    shares = rng.dirichlet((1.0, 1.0, 1.0), n) * 0.9
+    masses = (shares[:, 0] * mass, shares[:, 1] * mass)
+    massive = _two_body_decay(parent, mass, *masses, cos_theta, azimuth)
+    parent_pt = np.hypot(parent.px, parent.py)
+    for light, heavy, jet_mass in zip(massless, massive, masses, strict=True):
+        bound = np.hypot(light.px, light.py) + jet_mass * parent_pt / mass
+        assert np.all(np.hypot(heavy.px, heavy.py) <= bound * (1 + 1e-9))
+
+
+def _observables(events: Events) -> dict[str, np.ndarray]:
+    selection = baseline_selection(events)
+    return {
+        "m_4j": four_jet_mass(events),
+        "leading pT": events.pt[:, 0],
+        "fourth pT": events.pt[:, 3],
+        "leading eta": events.eta[:, 0],
+        "m_lead": selection.m_lead[np.isfinite(selection.m_lead)],
+        "m_subl": selection.m_subl[np.isfinite(selection.m_subl)],
+    }
+
+
+THREE_B = ThreeTagModel()
+ODD_DETECTOR = DetectorModel(
+    pt_min=30.0,
+    eta_max=2.0,
+    resolution_noise=8.0,
+    light_response=0.97,
+    light_mass_scale=1.5,
+    neutrino_probability=0.5,
+)
+
+
+@pytest.mark.parametrize(
+    ("process", "detector"),
+    [
+        (_signal_process(SignalModel()), DetectorModel()),
+        (_background_process(BackgroundModel(), 0), DetectorModel()),
+        (_background_process(THREE_B.apply(BackgroundModel()), 1), DetectorModel()),
+        (_background_process(BackgroundModel(), 2), ODD_DETECTOR),
+        (_signal_process(SignalModel(parent_masses=(125.0, 91.1876))), ODD_DETECTOR),
+    ],
+    ids=["signal", "4b", "3b", "2 light jets odd detector", "ZH odd detector"],
+)
+def test_staged_sampler_matches_reference(process, detector: DetectorModel) -> None:
+    # Two-sample Kolmogorov-Smirnov tests of 30 000 events from each sampler,
+    # at fixed seeds. With 6 observables in each of 5 cases, a level of 1e-3
+    # per test bounds the chance that equal distributions fail anywhere by 3 %
+    # (Bonferroni). At that level and n = m = 30 000 the test notices a
+    # difference of the CDFs of about 1.95 sqrt(2 / 30 000) = 0.016.
+    n = 30_000
+    fast = _simulate_selected(
+        n, process, detector, np.random.default_rng(41), False, "fast"
+    )
+    reference = _simulate_selected(
+        n,
+        process,
+        detector,
+        np.random.default_rng(42),
+        False,
+        "reference",
+        generate=_generate_selected_reference,
+    )
+    assert fast.pt.min() > detector.pt_min
+    assert np.abs(fast.eta).max() < detector.eta_max
+    fast_values, reference_values = _observables(fast), _observables(reference)
+    for name, values in fast_values.items():
+        p_value = stats.ks_2samp(values, reference_values[name]).pvalue
+        assert p_value > 1e-3, f"{name}: KS p-value {p_value:.2e}"
+
+
+def test_staged_sampler_keeps_acceptance() -> None:
+    # The share of generated events that pass is a property of the model, so
+    # both samplers must agree on it. With 2^18 generated events and an
+    # acceptance near 0.054, each count has binomial sd sqrt(n p (1 - p)) = 116,
+    # and their difference sd 164, so 820 is five sd.
+    process = _background_process(BackgroundModel(), 0)
+    detector = DetectorModel()
+    n = 1 << 18
+    fast = _generate_selected(n, process, detector, np.random.default_rng(43))
+    reference = _generate_selected_reference(
+        n, process, detector, np.random.default_rng(44)
+    )
+    assert fast.shape[1:] == (4, 4)
+    assert abs(len(fast) - len(reference)) < 820
+    assert 0.045 < len(reference) / n < 0.065

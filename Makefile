@@ -40,6 +40,11 @@ KERNEL ?= python3
 NOTEBOOK_MPLBACKEND := module://matplotlib_inline.backend_inline
 # Extra papermill arguments for `make notebook`, e.g. PAPERMILL_ARGS='-p seed 3'.
 PAPERMILL_ARGS ?=
+# Extra papermill arguments for every notebook of `make book`.
+BOOK_PAPERMILL_ARGS ?=
+# Where `make reproduce` runs the training chapter's repeats: serial, dask-local or
+# the address of a Dask scheduler, such as tcp://host:8786.
+EXECUTOR ?= dask-local
 # `make notebook` inputs: notebook name, parameter file and run folder.
 NB ?=
 PARAMS ?=
@@ -71,7 +76,8 @@ help:
 	@echo "  make html       stage and build the HTML from the executed notebooks only"
 	@echo "  make notebook NB=01_toy_gaussian [PARAMS=my.yaml] [PAPERMILL_ARGS='-p seed 3']"
 	@echo "                  rerun one notebook with your parameters into $(BUILD_DIR)/runs/NB/"
-	@echo "  make reproduce  build the book at the paper's sizes into $(BUILD_DIR)/paper/ (hours)"
+	@echo "  make reproduce [EXECUTOR=dask-local|serial|tcp://host:8786]"
+	@echo "                  build the book at the paper's sizes into $(BUILD_DIR)/paper/ (hours)"
 	@echo "  make test       run pytest (extra arguments: PYTEST_ARGS='-k toy')"
 	@echo "  make lint       ruff check and ruff format --check"
 	@echo "  make format     ruff format and ruff check --fix"
@@ -111,7 +117,7 @@ notebooks: $(EXECUTED_NOTEBOOKS)
 # A notebook reruns when its source, its parameter file, srlib or PARAMS_DIR changes.
 $(EXECUTED_DIR)/%.ipynb: $(NOTEBOOK_DIR)/%.py $$(wildcard $(PARAMS_DIR)/$$*.yaml) \
 		$(SRLIB_SOURCES) $(PARAMS_STAMP) $(VENV_STAMP)
-	$(call execute_notebook,$<,$(EXECUTING_DIR)/$*.ipynb,$(wildcard $(PARAMS_DIR)/$*.yaml),$(OUTPUT_DIR)/$*)
+	$(call execute_notebook,$<,$(EXECUTING_DIR)/$*.ipynb,$(wildcard $(PARAMS_DIR)/$*.yaml),$(OUTPUT_DIR)/$*,$(BOOK_PAPERMILL_ARGS))
 	mkdir -p $(EXECUTED_DIR)
 	mv $(EXECUTING_DIR)/$*.ipynb $@
 
@@ -173,9 +179,11 @@ html: stage
 # The book at the paper's sizes (n up to 1e6, 10 repeats), in its own build tree so
 # that the default book stays as it is. Hours on a CPU; with a GPU the notebooks'
 # device="auto" takes it. Chapters without a file in notebooks/params/paper/ run
-# with the book's parameters.
+# with the book's parameters. Chapters with an `executor` parameter run their repeats
+# on EXECUTOR; the others ignore it.
 reproduce: $(VENV_STAMP)
-	$(MAKE) book PARAMS_DIR=$(NOTEBOOK_DIR)/params/paper BUILD_DIR=$(BUILD_DIR)/paper
+	$(MAKE) book PARAMS_DIR=$(NOTEBOOK_DIR)/params/paper BUILD_DIR=$(BUILD_DIR)/paper \
+		BOOK_PAPERMILL_ARGS='-p executor $(EXECUTOR)'
 
 # --- checks ------------------------------------------------------------------------
 

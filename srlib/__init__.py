@@ -10,7 +10,22 @@ import logging
 
 from srlib.baseline import BaselineSelection, baseline_selection, delta_r_window, x_hh
 from srlib.events import Events, concatenate_events, jet_column_names
-from srlib.io import read_events, write_events
+from srlib.inference import (
+    estimate_background,
+    poisson_gaussian_p_value,
+    run_search_repeat,
+    run_search_study,
+)
+from srlib.io import (
+    read_events,
+    read_hdf5,
+    read_parquet,
+    read_root,
+    write_events,
+    write_hdf5,
+    write_parquet,
+    write_root,
+)
 from srlib.kinematics import dijet_pairings, four_jet_mass, normalize_symmetry
 from srlib.network import (
     FourJetNetwork,
@@ -41,6 +56,7 @@ from srlib.region import (
     signal_region_threshold,
     summarize_curves,
 )
+from srlib.sensitivity import choose_eta_one_se, sweep_eta
 from srlib.simulation import (
     BackgroundModel,
     DetectorModel,
@@ -49,6 +65,13 @@ from srlib.simulation import (
     simulate_samples,
 )
 from srlib.study import ToyRepeatResult, run_toy_repeat, toy_peak_window
+from srlib.sweep import (
+    RepeatFailure,
+    SweepError,
+    SweepResult,
+    local_cluster,
+    run_sweep,
+)
 from srlib.toy import GaussianToy
 
 __version__ = "0.1.0"
@@ -56,6 +79,23 @@ __version__ = "0.1.0"
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "choose_eta_one_se",
+    "estimate_background",
+    "poisson_gaussian_p_value",
+    "run_search_repeat",
+    "run_search_study",
+    "sweep_eta",
+    "RepeatFailure",
+    "SweepError",
+    "SweepResult",
+    "local_cluster",
+    "run_sweep",
+    "read_hdf5",
+    "read_parquet",
+    "read_root",
+    "write_hdf5",
+    "write_parquet",
+    "write_root",
     "BackgroundModel",
     "BaselineSelection",
     "DetectorModel",

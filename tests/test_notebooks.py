@@ -264,3 +264,18 @@ def test_hh4b_data_notebook_numbers(executed) -> None:
     # sd.
     background_sr = results["baseline"]["4b background"]["SR"]
     assert background_sr == pytest.approx(0.123, abs=0.012)
+
+
+@pytest.mark.notebook
+def test_performance_notebook_records(executed) -> None:
+    output_dir = executed("07_performance")
+    results = json.loads((output_dir / "results.json").read_text())
+    # 16 128 matrix-product FLOPs per event at width 6 is the hand count pinned by
+    # tests/test_network.py; the ratio must be the quotient of the two rates.
+    for row in results["throughput"]:
+        assert row["flops_per_event"] == 16_128
+        assert row["events_per_second"] > 0
+        assert row["ratio_to_same_shape_matmul"] == pytest.approx(
+            row["network_flop_rate"] / row["same_shape_matmul_flop_rate"]
+        )
+    assert results["network_parameters"] == 675

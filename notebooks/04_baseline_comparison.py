@@ -578,7 +578,7 @@ print("\n".join(f"- {line}" for line in lines))
 
 # %% [markdown]
 # Without a 3b/4b mismatch, $\gamma = (1 - \epsilon) + \epsilon S/B$ ranks like the
-# oracle, so the strength-0 row is the best any ranking of $\gamma$ can do; the
-# rows above it show how much of that a growing smooth mismatch costs each ranking.
-# The mass window knows where the signal is and does not depend on $\epsilon$,
-# while the data-driven SR has to find the signal in the 3b/4b difference.
+# oracle, so the strength-0 line is the best any ranking of $\gamma$ can do; the
+# lines for larger strengths show what a growing smooth mismatch costs each ranking.
+# The mass window is built on the known Higgs mass and does not depend on
+# $\epsilon$, while the data-driven SR has to find the signal in the 3b/4b difference.

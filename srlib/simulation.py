@@ -773,6 +773,8 @@ def _min_true_pt(
     Returns:
         The bound in GeV, with the shape of response.
     """
+    if detector.pt_min == 0:
+        return np.zeros_like(response)
     level = detector.pt_min / detector.jet_calibration
     noise_term = detector.resolution_noise**2
     stochastic_term = detector.resolution_stochastic**2

@@ -403,3 +403,14 @@ def test_staged_sampler_keeps_acceptance() -> None:
     assert fast.shape[1:] == (4, 4)
     assert abs(len(fast) - len(reference)) < 820
     assert 0.045 < len(reference) / n < 0.065
+
+
+@pytest.mark.parametrize("pt_min", [0.0, 120.0])
+def test_staged_sampler_extreme_thresholds(pt_min: float) -> None:
+    # No threshold makes every bound trivial, and a high one rejects nearly
+    # every event at the first stage, so whole batches come out empty.
+    detector = DetectorModel(pt_min=pt_min)
+    events = simulate_background_4b(200, seed=45, detector=detector)
+    assert len(events) == 200
+    assert events.pt.min() > pt_min
+    assert np.abs(events.eta).max() < detector.eta_max

@@ -937,10 +937,11 @@ def _generate_selected(
 ) -> FloatArray:
     """Generate n events and return the measured jets of those that pass.
 
-    Every event gets the same independent draws as in the reference
-    (`_generate_selected_reference`), so the selected events have the same
-    distribution. The draws are made in stages instead, and an event is dropped
-    as soon as one of its jets must fail, before the later stages run:
+    Every event gets independent draws from the same distributions as in the
+    reference (`_generate_selected_reference`), in another order, and the same
+    selection. So the selected events have the same distribution, though not
+    the same values for a seed. The draws are made in stages, and an event is
+    dropped as soon as one of its jets must fail, before the later stages run:
 
     1. system X, its decay to A and B, and the response and pT noise of the
        four jet slots. Events where the jets of A or of B cannot both reach

@@ -10,6 +10,7 @@ import logging
 
 from srlib.baseline import BaselineSelection, baseline_selection, delta_r_window, x_hh
 from srlib.events import Events, concatenate_events, jet_column_names
+from srlib.hh4b import DataDrivenRegion, HH4bConfig, find_signal_region
 from srlib.inference import (
     estimate_background,
     poisson_gaussian_p_value,
@@ -79,6 +80,9 @@ __version__ = "0.1.0"
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "DataDrivenRegion",
+    "HH4bConfig",
+    "find_signal_region",
     "choose_eta_one_se",
     "estimate_background",
     "poisson_gaussian_p_value",

@@ -50,16 +50,19 @@ from srlib.region import (
     ConcentrationCurve,
     concentration_curve,
     default_region_sizes,
+    select_signal_region,
     signal_region_score,
 )
 from srlib.simulation import simulate_samples
 
 __all__ = [
+    "DataDrivenRegion",
     "HH4bConfig",
     "HH4bRepeatResult",
     "SplitSamples",
     "curves_from_table",
     "draw_and_split",
+    "find_signal_region",
     "load_histories",
     "load_repeat_network",
     "load_scores",
@@ -320,13 +323,24 @@ class SplitSamples:
 
 
 def draw_and_split(
-    config: HH4bConfig, seed: int, samples: tuple[Events, Events] | None = None
+    config: HH4bConfig,
+    seed: int,
+    samples: tuple[Events, Events] | None = None,
+    *,
+    require_labels: bool = True,
 ) -> SplitSamples:
     """Simulate (or take) the samples of one repeat and split them.
 
     The same ``config`` and ``seed`` always give the same events, parts and
     training seed, so later steps (another noise scale, another test) can rebuild
     a repeat without storing its events.
+
+    Args:
+        config: The configuration; its sizes apply to simulated samples only.
+        seed: Seed of the simulation, the split and the trainings.
+        samples: The 3b and 4b samples to split in place of simulated ones.
+        require_labels: Raise unless the 4b sample has truth labels with at least
+            one signal event, which measuring the SR needs.
     """
     seeds = np.random.SeedSequence(seed).spawn(3)
     if samples is None:
@@ -335,12 +349,12 @@ def draw_and_split(
         )
     else:
         events_3b, events_4b = samples
-    if events_4b.is_signal is None:
+    if require_labels and events_4b.is_signal is None:
         raise ValueError(
             "samples[1] has no truth labels (is_signal), so the signal share of the "
             "SR cannot be measured; pass a labelled 4b sample."
         )
-    if not events_4b.is_signal.any():
+    if require_labels and not events_4b.is_signal.any():
         raise ValueError(
             "samples[1] holds no signal event, so the signal share of the SR is "
             "undefined; use signal_ratio above 0."
@@ -405,6 +419,86 @@ def train_smoothed_head(
         representation(network, jets_4b, kind, device),
         w_3b,
         w_4b,
+    )
+
+
+@dataclass(frozen=True)
+class DataDrivenRegion:
+    """Scores of the held-out 4b events of a sample, from which SRs are cut.
+
+    Attributes:
+        indices: Positions of the held-out events in the 4b sample given.
+        log_gamma: :math:`\\log\\gamma` of each held-out event.
+        log_gamma_smoothed: :math:`\\log\\tilde\\gamma` of each held-out event.
+        weights: Event weights of the held-out events.
+        gamma: The trained network's estimator, which gives :math:`\\gamma`.
+        smoothed: The trained head's estimator, which gives :math:`\\tilde\\gamma`
+            on the representation.
+    """
+
+    indices: np.ndarray
+    log_gamma: np.ndarray
+    log_gamma_smoothed: np.ndarray
+    weights: np.ndarray
+    gamma: DensityRatioEstimator
+    smoothed: DensityRatioEstimator
+
+    @property
+    def score(self) -> np.ndarray:
+        """The SR score :math:`\\log\\gamma - \\log\\tilde\\gamma` of each
+        held-out event."""
+        return signal_region_score(self.log_gamma, self.log_gamma_smoothed)
+
+    def select(self, size: float) -> np.ndarray:
+        """Return the positions, in the 4b sample given, of the held-out events in
+        the SR that holds the weighted share ``size`` of them."""
+        mask = select_signal_region(self.score, size, self.weights)
+        return self.indices[mask]
+
+
+def find_signal_region(
+    events_3b: Events,
+    events_4b: Events,
+    config: HH4bConfig | None = None,
+    seed: int = 0,
+    *,
+    device: str = "auto",
+    progress: bool = True,
+) -> DataDrivenRegion:
+    """Learn :math:`\\gamma` and :math:`\\tilde\\gamma` on a 3b and a 4b sample,
+    and score the held-out 4b events, without truth labels.
+
+    This is the method on data: the samples are split as in a study repeat, the
+    network and the smoothed head train on their parts, and the held-out 4b events
+    (``1 - gamma_fraction - smoothed_fraction`` of the sample) get scores from
+    which :meth:`DataDrivenRegion.select` cuts an SR of any size. Truth labels,
+    if present, are ignored.
+
+    Args:
+        events_3b: The 3b sample, for example from :func:`srlib.io.read_events`.
+        events_4b: The 4b sample.
+        config: Network, noise scale and training settings; its sample sizes and
+            signal ratio are not used. ``HH4bConfig()`` if None.
+        seed: Seed of the split and both trainings.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"`` for both trainings.
+        progress: Show progress bars.
+    """
+    config = HH4bConfig() if config is None else config
+    split = draw_and_split(config, seed, (events_3b, events_4b), require_labels=False)
+    gamma = train_network(config, split, device=device, progress=progress)
+    smoothed = train_smoothed_head(
+        config, split, gamma.model_, device=device, progress=progress
+    )
+    _, _, jets, weights = split.jets(2)
+    return DataDrivenRegion(
+        indices=split.parts_4b[2],
+        log_gamma=gamma.log_ratio(jets),
+        log_gamma_smoothed=smoothed.log_ratio(
+            representation(gamma.model_, jets, config.representation, device)
+        ),
+        weights=weights,
+        gamma=gamma,
+        smoothed=smoothed,
     )
 
 

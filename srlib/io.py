@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from srlib._validation import check_sample_size
 from srlib.events import (
     JET_FIELDS,
     MAX_ABS_ETA,
@@ -417,7 +418,13 @@ def _open_root_tree(path: Path, tree: str | None) -> Any:
             "that it is a complete ROOT file."
         ) from error
 
-    trees = [key.split(";")[0] for key, kind in classnames.items() if kind == "TTree"]
+    # uproot 5.7 writes a dict of arrays as an RNTuple by default, and reads its
+    # fields through the same keys(), num_entries and array() calls as a TTree.
+    trees = [
+        key.split(";")[0]
+        for key, kind in classnames.items()
+        if kind in ("TTree", "ROOT::RNTuple")
+    ]
     if tree is None:
         if len(set(trees)) == 1:
             tree = trees[0]
@@ -447,11 +454,11 @@ def read_root(
     label: str | None = DEFAULT_LABEL,
     max_events: int | None = None,
 ) -> Events:
-    """Read four-jet events from a ROOT TTree with uproot.
+    """Read four-jet events from a ROOT TTree or RNTuple with uproot.
 
     Args:
         path: ROOT file.
-        tree: TTree name. ``None`` picks the only tree, or ``Events``.
+        tree: TTree or RNTuple name. ``None`` picks the only one, or ``Events``.
         prefix: Prefix of the jet columns, such as ``"canJet"`` (flat) or
             ``"Jet_"``, ``"Jet."`` or ``"jet"`` (jagged). A prefix without a
             trailing ``_`` or ``.`` is also tried with ``_`` appended. ``None``
@@ -466,7 +473,7 @@ def read_root(
             absent, unit weights are used.
         label: Branch of the boolean truth label. If the default ``"is_signal"``
             is absent, the events have no label.
-        max_events: Read at most this many entries.
+        max_events: Read at most this many entries, a positive integer.
 
     Returns:
         The events, four jets each, sorted by pT.
@@ -479,6 +486,8 @@ def read_root(
     """
     import uproot
 
+    if max_events is not None:
+        check_sample_size("max_events", max_events)
     path = Path(path)
     source = f"ROOT file {path}"
     handle = _open_root_tree(path, tree)

@@ -40,8 +40,8 @@ def write_tree(path: Path, branches: dict, tree: str = "Events") -> Path:
         for name, values in branches.items()
     }
     with uproot.recreate(path) as file:
-        # mktree makes a TTree, which the readers expect. Assigning a dict to
-        # file[tree] would write an RNTuple in uproot 5.7.
+        # mktree makes a TTree. Assigning a dict to file[tree] would write an
+        # RNTuple in uproot 5.7, which test_rntuple_is_read covers.
         file.mktree(tree, types)
         file[tree].extend(branches)
     return path
@@ -612,6 +612,39 @@ def test_truncated_file_raises(sample: Events, tmp_path: Path, suffix: str) -> N
         read_events(path)
     assert str(path) in str(error.value)
     assert_one_sentence(str(error.value))
+
+
+def test_max_events_below_one_raises(sample: Events, tmp_path: Path) -> None:
+    # uproot reads entry_stop=-1 as "all but the last entry", so a negative
+    # value would silently drop events.
+    path = write_events(sample, tmp_path / "sample.root")
+    for bad in (-1, 0, 2.5):
+        with pytest.raises(ValueError, match="max_events must be a positive") as error:
+            read_root(path, max_events=bad)
+        assert_one_sentence(str(error.value))
+
+
+@pytest.mark.parametrize("layout", ["flat", "jagged"])
+def test_rntuple_is_read(sample: Events, tmp_path: Path, rng, layout: str) -> None:
+    # Assigning a dict to file[name] writes an RNTuple in uproot 5.7, which is
+    # how a user who does not call mktree writes a file.
+    path = tmp_path / "sample.root"
+    if layout == "flat":
+        branches = {name: np.asarray(v) for name, v in sample.to_frame().items()}
+        branches["weight"] = sample.weights
+    else:
+        branches = {
+            f"Jet_{field}": ak.Array(sample.jets[:, :, index])
+            for index, field in enumerate(("pt", "eta", "phi", "mass"))
+        }
+    with uproot.recreate(path) as file:
+        file["Events"] = branches
+    assert uproot.open(path).classnames()["Events;1"] == "ROOT::RNTuple"
+    back = read_root(path)
+    np.testing.assert_array_equal(back.jets, sample.jets)
+    if layout == "flat":
+        np.testing.assert_array_equal(back.weights, sample.weights)
+    np.testing.assert_array_equal(read_root(path, max_events=7).jets, sample.jets[:7])
 
 
 def test_tree_choice(sample: Events, tmp_path: Path, rng) -> None:

@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import numbers
 import os
 import platform
 import time
@@ -132,7 +133,11 @@ class HH4bConfig:
 
     def __post_init__(self) -> None:
         check_sample_size("n_3b", self.n_3b)
-        if not 0 <= self.signal_ratio < 1:
+        if (
+            isinstance(self.signal_ratio, bool)
+            or not isinstance(self.signal_ratio, numbers.Real)
+            or not 0 <= self.signal_ratio < 1
+        ):
             raise ValueError(
                 f"signal_ratio must lie in [0, 1), got {self.signal_ratio!r}."
             )
@@ -150,6 +155,12 @@ class HH4bConfig:
                 "gamma_fraction + smoothed_fraction must stay below 1 to leave "
                 f"held-out events, got {self.gamma_fraction + self.smoothed_fraction}."
             )
+        for name in ("network_training", "head_training"):
+            if not isinstance(getattr(self, name), TrainingConfig):
+                raise ValueError(
+                    f"{name} must be a TrainingConfig, got "
+                    f"{type(getattr(self, name)).__name__}."
+                )
 
     def to_dict(self) -> dict[str, object]:
         """Return the configuration as flat JSON-ready values."""
@@ -342,6 +353,8 @@ def draw_and_split(
         require_labels: Raise unless the 4b sample has truth labels with at least
             one signal event, which measuring the SR needs.
     """
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be an integer of 0 or more, got {seed!r}.")
     seeds = np.random.SeedSequence(seed).spawn(3)
     if samples is None:
         events_3b, events_4b = simulate_samples(
@@ -349,21 +362,45 @@ def draw_and_split(
         )
     else:
         events_3b, events_4b = samples
+    for name, events in (("samples[0]", events_3b), ("samples[1]", events_4b)):
+        if not isinstance(events, Events):
+            raise ValueError(
+                f"{name} must be an Events sample, got {type(events).__name__}."
+            )
     if require_labels and events_4b.is_signal is None:
         raise ValueError(
             "samples[1] has no truth labels (is_signal), so the signal share of the "
             "SR cannot be measured; pass a labelled 4b sample."
         )
     if require_labels and not events_4b.is_signal.any():
+        source = "samples[1]" if samples is not None else "the simulated 4b sample"
         raise ValueError(
-            "samples[1] holds no signal event, so the signal share of the SR is "
-            "undefined; use signal_ratio above 0."
+            f"{source} holds no signal event, so the signal share of the SR is "
+            f"undefined; use signal_ratio above 0 (config has {config.signal_ratio})."
         )
 
     split_rng = np.random.default_rng(seeds[1])
     fractions = (config.gamma_fraction, config.smoothed_fraction)
     parts_3b = split_indices(len(events_3b), fractions, split_rng)
     parts_4b = split_indices(len(events_4b), fractions, split_rng)
+    # Each training part is split again into training and validation events, so
+    # it needs at least 2 events of each sample, and the held-out part needs 1.
+    # Fewer would fail inside the training with a message about the part only.
+    given = samples is not None
+    for name, events, parts in (
+        ("samples[0]" if given else "the simulated 3b sample", events_3b, parts_3b),
+        ("samples[1]" if given else "the simulated 4b sample", events_4b, parts_4b),
+    ):
+        smallest = (2, 2, 1)
+        for role, part, minimum in zip(
+            ("gamma", "gamma~", "held-out"), parts, smallest, strict=True
+        ):
+            if len(part) < minimum:
+                raise ValueError(
+                    f"{name} has {len(events)} events, which leaves {len(part)} for "
+                    f"the {role} part (gamma_fraction={config.gamma_fraction}, "
+                    f"smoothed_fraction={config.smoothed_fraction}); pass more events."
+                )
     train_seed = int(np.random.default_rng(seeds[2]).integers(2**31))
     return SplitSamples(
         events_3b, events_4b, tuple(parts_3b), tuple(parts_4b), train_seed
@@ -665,6 +702,16 @@ def run_hh4b_study(
             repeats when one fails and then raises
             :class:`srlib.sweep.SweepError`.
     """
+    configs, seeds = list(configs), list(seeds)
+    if not configs:
+        raise ValueError("configs is empty; pass at least one HH4bConfig.")
+    if not seeds:
+        raise ValueError("seeds is empty; pass at least one seed.")
+    for config in configs:
+        if not isinstance(config, HH4bConfig):
+            raise ValueError(
+                f"configs must hold HH4bConfig objects, got {type(config).__name__}."
+            )
     if executor != "serial":
         from srlib.sweep import SweepError, run_sweep
 
@@ -681,7 +728,6 @@ def run_hh4b_study(
         return outcome.table
 
     results_dir = Path(results_dir)
-    seeds = list(seeds)
     tables = []
     for config in configs:
         folder = results_dir / config.key()

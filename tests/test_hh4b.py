@@ -67,6 +67,10 @@ def test_config_key_ignores_device_and_progress() -> None:
         ({"representation": "jets"}, "representation"),
         ({"gamma_fraction": 0.9, "smoothed_fraction": 0.2}, "held-out"),
         ({"n_3b": 0}, "n_3b"),
+        ({"signal_ratio": "0.1"}, "signal_ratio"),
+        ({"signal_ratio": None}, "signal_ratio"),
+        ({"network_training": {"max_epochs": 1}}, "network_training"),
+        ({"head_training": None}, "head_training"),
     ],
 )
 def test_invalid_config(changes: dict, name: str) -> None:
@@ -222,3 +226,36 @@ def test_find_signal_region_select_holds_requested_share() -> None:
     # The threshold is a weighted quantile of unit-weight held-out events, so the
     # SR's share misses 0.1 by at most one event's weight.
     assert share == pytest.approx(0.1, abs=1 / len(region.indices))
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda e3, e4: draw_and_split(tiny_config(), -1, (e3, e4)), "seed"),
+        (lambda e3, e4: draw_and_split(tiny_config(), 1.5, (e3, e4)), "seed"),
+        (
+            lambda e3, e4: draw_and_split(tiny_config(), 0, (e3.jets, e4)),
+            r"samples\[0\]",
+        ),
+        (
+            lambda e3, e4: draw_and_split(
+                tiny_config(), 0, (e3, e4.subset(slice(0, 10)))
+            ),
+            r"samples\[1\]",
+        ),
+        (lambda e3, e4: run_hh4b_study([tiny_config()], [], "unused"), "seeds"),
+        (lambda e3, e4: run_hh4b_study([], [0], "unused"), "configs"),
+        (lambda e3, e4: run_hh4b_study([{"n_3b": 10}], [0], "unused"), "configs"),
+    ],
+)
+def test_bad_arguments_name_argument(call, name: str) -> None:
+    # Each failed before with an error from numpy or pandas that named no argument.
+    events_3b = simulate_background_3b(100, seed=0)
+    events_4b = simulate_background_3b(100, seed=1)
+    with pytest.raises(ValueError, match=name):
+        call(events_3b, events_4b)
+
+
+def test_no_signal_message_names_simulation() -> None:
+    with pytest.raises(ValueError, match="simulated 4b sample holds no signal"):
+        draw_and_split(tiny_config(signal_ratio=0.0, n_3b=200), 0)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import numbers
 import threading
 import time
 from collections.abc import Callable
@@ -69,12 +70,15 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         return device
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    message = f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}."
+    if not isinstance(device, str):
+        raise ValueError(message)
     try:
         resolved = torch.device(device)
     except RuntimeError as error:
-        raise ValueError(
-            f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}."
-        ) from error
+        raise ValueError(message) from error
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(message)
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device is {device!r} but torch finds no CUDA device; use 'auto' or 'cpu'."
@@ -133,10 +137,17 @@ class TrainingConfig:
             "validation_fraction", self.validation_fraction, include_one=False
         )
         check_sample_size("eval_batch_size", self.eval_batch_size)
-        if self.weight_decay < 0:
+        if (
+            isinstance(self.weight_decay, bool)
+            or not isinstance(self.weight_decay, numbers.Real)
+            or not 0 <= self.weight_decay < np.inf
+        ):
             raise ValueError(
-                f"weight_decay must be 0 or above, got {self.weight_decay!r}."
+                f"weight_decay must be a finite number of 0 or above, got "
+                f"{self.weight_decay!r}."
             )
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
+            raise ValueError(f"seed must be an integer, got {self.seed!r}.")
         if any(epoch < 0 for epoch in self.batch_size_doubling_epochs):
             raise ValueError(
                 "batch_size_doubling_epochs must hold epochs of 0 or above, got "
@@ -560,9 +571,14 @@ class DensityRatioEstimator:
         if self.eta is not None:
             self.noise_sd_ = noise_scale_from_range(inputs, self.eta)
         elif self.noise_sd is not None:
-            self.noise_sd_ = np.broadcast_to(
-                np.asarray(self.noise_sd, dtype=np.float64), inputs.shape[1:]
-            ).copy()
+            sd = np.asarray(self.noise_sd, dtype=np.float64)
+            try:
+                self.noise_sd_ = np.broadcast_to(sd, inputs.shape[1:]).copy()
+            except ValueError as error:
+                raise ValueError(
+                    f"noise_sd has shape {sd.shape}, but it must be a scalar or "
+                    f"broadcast to the per-event shape {inputs.shape[1:]}."
+                ) from error
 
         self.feature_shape_ = inputs.shape[1:]
         with _GLOBAL_SEED_LOCK, torch.random.fork_rng(devices=[]):
@@ -609,6 +625,15 @@ def _as_events(name: str, values: np.ndarray) -> np.ndarray:
     array = check_finite_array(name, values)
     if array.ndim == 0:
         raise ValueError(f"{name} must hold one row per event, got a scalar.")
+    # The networks run in float32, where larger values become inf and give NaN
+    # ratios without any error.
+    largest = float(np.abs(array).max())
+    limit = float(np.finfo(np.float32).max)
+    if largest > limit:
+        raise ValueError(
+            f"{name} holds |value| {largest:.3g}, above the float32 limit "
+            f"{limit:.3g} of the networks; rescale the inputs."
+        )
     if array.ndim == 1:
         array = array[:, None]
     return array

@@ -144,6 +144,8 @@ def test_progress_bar_off_writes_nothing(
         (np.zeros(3), np.array([0.0, np.inf, 1.0]), "x_4b"),
         (np.zeros((3, 2)), np.zeros((3, 3)), "per-event shape"),
         (np.array([]), np.zeros(3), "x_3b"),
+        # float32 turns 1e39 into inf, which gave NaN ratios without an error.
+        (np.array([0.0, 1e39, 1.0]), np.zeros(3), "float32 limit"),
     ],
 )
 def test_invalid_samples(x_3b: np.ndarray, x_4b: np.ndarray, message: str) -> None:
@@ -175,7 +177,14 @@ def test_invalid_noise_settings() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("batch_size", 0), ("validation_fraction", 1.0), ("learning_rate", -1.0)],
+    [
+        ("batch_size", 0),
+        ("validation_fraction", 1.0),
+        ("learning_rate", -1.0),
+        ("weight_decay", float("nan")),
+        ("weight_decay", float("inf")),
+        ("seed", 1.5),
+    ],
 )
 def test_invalid_training_config(field: str, value: float) -> None:
     with pytest.raises(ValueError, match=field):
@@ -187,9 +196,18 @@ def test_log_ratio_before_fit_raises() -> None:
         DensityRatioEstimator().log_ratio(np.zeros(3))
 
 
-def test_unknown_device() -> None:
-    with pytest.raises(ValueError, match="device"):
-        resolve_device("tpu")
+@pytest.mark.parametrize("device", ["tpu", "mps", "meta", None])
+def test_unknown_device(device: object) -> None:
+    # "mps" and "meta" are torch device types that srlib does not support; they
+    # failed inside torch at the first tensor move.
+    with pytest.raises(ValueError, match="device must be"):
+        resolve_device(device)
+
+
+def test_noise_sd_of_wrong_shape_raises() -> None:
+    estimator = DensityRatioEstimator(noise_sd=[0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="noise_sd has shape"):
+        estimator.fit(np.zeros((4, 2)), np.zeros((4, 2)))
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only message")

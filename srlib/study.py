@@ -147,6 +147,13 @@ def run_toy_repeat(
     x_3b = toy.sample_3b(n_train, train_rng)
     x_4b, _ = toy.sample_4b(n_train, train_rng)
     x_eval, is_signal = toy.sample_4b(n_eval, eval_rng)
+    # Checked before training, which would otherwise run for nothing.
+    if not is_signal.any():
+        raise ValueError(
+            f"the n_eval={n_eval} evaluation events hold no signal event at "
+            f"signal_ratio={toy.signal_ratio}, so the signal share of the SR is "
+            "undefined; raise signal_ratio above 0 or n_eval."
+        )
 
     config = replace(config, seed=seed)
     gamma = DensityRatioEstimator(config=config).fit(x_3b, x_4b)

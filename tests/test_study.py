@@ -37,3 +37,17 @@ def test_toy_repeat_rejects_grid_outside_window() -> None:
             seed=0,
             grid=np.array([50.0, 60.0]),
         )
+
+
+def test_toy_repeat_without_signal_raises_before_training() -> None:
+    # max_epochs=1 would still train; the error must come from the check on the
+    # evaluation sample, which names signal_ratio.
+    config = TrainingConfig(max_epochs=1, progress=False, device="cpu")
+    with pytest.raises(ValueError, match="signal_ratio=0.0"):
+        run_toy_repeat(
+            GaussianToy(signal_ratio=0.0),
+            n_train=200,
+            n_eval=500,
+            config=config,
+            seed=0,
+        )

@@ -50,6 +50,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import numbers
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -435,6 +436,12 @@ def poisson_gaussian_p_value(
         raise ValueError(f"expected must be a finite number above 0, got {expected!r}.")
     if not np.isfinite(error) or error < 0:
         raise ValueError(f"error must be a finite number of 0 or more, got {error!r}.")
+    if (
+        isinstance(n_grid, bool)
+        or not isinstance(n_grid, numbers.Integral)
+        or n_grid < 2
+    ):
+        raise ValueError(f"n_grid must be an integer of 2 or more, got {n_grid!r}.")
     observed = int(observed)
     if error == 0:
         return float(stats.poisson.sf(observed - 1, expected))
@@ -660,6 +667,35 @@ def _half(
     )
 
 
+def _check_search_settings(
+    signal_size: float,
+    control_size: float,
+    methods: tuple[BackgroundMethod, ...],
+    n_bootstrap: int,
+) -> None:
+    """Raise on settings that would otherwise fail only after the trainings."""
+    check_fraction("signal_size", signal_size, include_one=False)
+    check_fraction("control_size", control_size, include_one=False)
+    if signal_size + control_size >= 1:
+        raise ValueError(
+            "signal_size + control_size must stay below 1, got "
+            f"{signal_size + control_size!r}."
+        )
+    if isinstance(methods, str) or len(methods) == 0:
+        raise ValueError(
+            f"methods must be a non-empty tuple of {BACKGROUND_METHODS}, got "
+            f"{methods!r}."
+        )
+    for method in methods:
+        if method not in BACKGROUND_METHODS:
+            raise ValueError(
+                f"methods must hold only {BACKGROUND_METHODS}, got {method!r}."
+            )
+    check_sample_size("n_bootstrap", n_bootstrap)
+    if n_bootstrap < 2:
+        raise ValueError(f"n_bootstrap must be at least 2, got {n_bootstrap}.")
+
+
 def run_search_repeat(
     config: HH4bConfig,
     seed: int,
@@ -694,6 +730,9 @@ def run_search_repeat(
         One row per SR and background method, with the estimate, the test and
         the true signal count in the counting half's SR.
     """
+    _check_search_settings(signal_size, control_size, methods, n_bootstrap)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be an integer of 0 or more, got {seed!r}.")
     started = time.perf_counter()
     seeds = np.random.SeedSequence(seed).spawn(4)
     events_3b, events_4b = simulate_samples(
@@ -797,7 +836,12 @@ def run_search_study(
     the key hashes the configuration and the search settings, and it is written
     through a temporary file and a rename. A rerun reads finished repeats back.
     """
-    seeds = list(seeds)
+    _check_search_settings(signal_size, control_size, methods, n_bootstrap)
+    configs, seeds = list(configs), list(seeds)
+    if not configs:
+        raise ValueError("configs is empty; pass at least one HH4bConfig.")
+    if not seeds:
+        raise ValueError("seeds is empty; pass at least one seed.")
     tables = []
     for config in configs:
         search = {

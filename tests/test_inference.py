@@ -228,6 +228,49 @@ def test_p_value_rejects_bad_input(arguments, message: str) -> None:
         poisson_gaussian_p_value(*arguments)
 
 
+@pytest.mark.parametrize("n_grid", [0, 1, 2.5])
+def test_p_value_rejects_bad_grid(n_grid) -> None:
+    # A grid of 0 or 1 points returned NaN, with only a RuntimeWarning.
+    with pytest.raises(ValueError, match="n_grid"):
+        poisson_gaussian_p_value(3, 10.0, 1.0, n_grid=n_grid)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"signal_size": 0.0}, "signal_size"),
+        ({"signal_size": 0.5, "control_size": 0.6}, "signal_size \\+ control_size"),
+        ({"methods": ("nope",)}, "methods"),
+        ({"methods": ()}, "methods"),
+        ({"methods": "flat"}, "methods"),
+        ({"n_bootstrap": 1}, "n_bootstrap"),
+    ],
+)
+def test_search_rejects_bad_settings_before_training(
+    settings: dict, message: str, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    # These settings failed only after both trainings, or not at all for an
+    # unknown method; no simulation may run before the check.
+    import srlib.inference as inference
+
+    def fail(*args, **kwargs):
+        raise AssertionError("simulate_samples ran before the settings were checked")
+
+    monkeypatch.setattr(inference, "simulate_samples", fail)
+    config = HH4bConfig(n_3b=2000)
+    with pytest.raises(ValueError, match=message):
+        run_search_repeat(config, 0, **settings)
+    with pytest.raises(ValueError, match=message):
+        run_search_study([config], [0], tmp_path, **settings)
+
+
+def test_search_study_rejects_empty_lists(tmp_path) -> None:
+    with pytest.raises(ValueError, match="seeds is empty"):
+        run_search_study([HH4bConfig(n_3b=2000)], [], tmp_path)
+    with pytest.raises(ValueError, match="configs is empty"):
+        run_search_study([], [0], tmp_path)
+
+
 def test_thresholds_reject_bad_sizes(rng: np.random.Generator) -> None:
     score = rng.normal(size=100)
     with pytest.raises(ValueError, match="signal_size"):

@@ -142,7 +142,7 @@ def _raise_if_any(
     first_jet = int(np.argmax(bad[first_event]))
     raise ValueError(
         f"{source} field {field!r} has {problem} in {int(bad_events.sum())} "
-        f"events (first {values[first_event, first_jet]!r} in event "
+        f"events (first {float(values[first_event, first_jet])!r} in event "
         f"{first_event}, jet {first_jet}), but jets need finite values with "
         f"pT >= 0, m >= 0, |eta| <= {MAX_ABS_ETA:g} and |phi| <= 2 pi."
     )

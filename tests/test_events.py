@@ -103,6 +103,8 @@ def test_bad_values_raise(
         Events.from_array(jets, source="my.npy")
     assert "my.npy" in str(error.value)
     assert "event 7" in str(error.value)
+    # The value is printed as a plain float, not as numpy's np.float64(...) repr.
+    assert f"(first {float(value)!r} in event 7" in str(error.value)
 
 
 def test_check_uses_source_field_names(jets: np.ndarray) -> None:

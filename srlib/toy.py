@@ -16,6 +16,7 @@ whose variance is the sum of the two.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,10 @@ from scipy.stats import norm
 from srlib._validation import check_finite_array, check_positive, check_sample_size
 
 __all__ = ["GaussianToy"]
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -58,13 +63,14 @@ class GaussianToy:
 
     def __post_init__(self) -> None:
         for name in ("mean_3b", "mean_background", "mean_signal"):
-            if not np.isfinite(getattr(self, name)):
-                raise ValueError(f"{name} must be finite, got {getattr(self, name)}.")
+            value = getattr(self, name)
+            if not _is_real(value) or not np.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}.")
         for name in ("sd_3b", "sd_background", "sd_signal", "kernel_sd"):
             check_positive(name, getattr(self, name))
-        if not 0.0 <= self.signal_ratio < 1.0:
+        if not _is_real(self.signal_ratio) or not 0.0 <= self.signal_ratio < 1.0:
             raise ValueError(
-                f"signal_ratio must lie in [0, 1), got {self.signal_ratio}."
+                f"signal_ratio must lie in [0, 1), got {self.signal_ratio!r}."
             )
 
     # Sampling

@@ -83,6 +83,10 @@ def test_quantiles_invert_cdf() -> None:
         ({"kernel_sd": -1.0}, "kernel_sd"),
         ({"signal_ratio": 1.0}, "signal_ratio"),
         ({"mean_signal": float("nan")}, "mean_signal"),
+        # Strings and None raised a TypeError from numpy before.
+        ({"mean_3b": "1.0"}, "mean_3b"),
+        ({"mean_background": None}, "mean_background"),
+        ({"signal_ratio": "0.05"}, "signal_ratio"),
     ],
 )
 def test_invalid_toy_parameters(kwargs: dict, name: str) -> None:

@@ -710,7 +710,8 @@ def run_hh4b_study(
     for config in configs:
         if not isinstance(config, HH4bConfig):
             raise ValueError(
-                f"configs must hold HH4bConfig objects, got {type(config).__name__}."
+                "configs must contain only HH4bConfig objects, got "
+                f"{type(config).__name__}."
             )
     if executor != "serial":
         from srlib.sweep import SweepError, run_sweep

@@ -689,7 +689,7 @@ def _check_search_settings(
     for method in methods:
         if method not in BACKGROUND_METHODS:
             raise ValueError(
-                f"methods must hold only {BACKGROUND_METHODS}, got {method!r}."
+                f"methods must contain only {BACKGROUND_METHODS}, got {method!r}."
             )
     check_sample_size("n_bootstrap", n_bootstrap)
     if n_bootstrap < 2:

@@ -631,7 +631,7 @@ def _as_events(name: str, values: np.ndarray) -> np.ndarray:
     limit = float(np.finfo(np.float32).max)
     if largest > limit:
         raise ValueError(
-            f"{name} holds |value| {largest:.3g}, above the float32 limit "
+            f"{name} contains |value| {largest:.3g}, above the float32 limit "
             f"{limit:.3g} of the networks; rescale the inputs."
         )
     if array.ndim == 1:

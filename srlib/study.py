@@ -150,7 +150,7 @@ def run_toy_repeat(
     # Checked before training, which would otherwise run for nothing.
     if not is_signal.any():
         raise ValueError(
-            f"the n_eval={n_eval} evaluation events hold no signal event at "
+            f"the n_eval={n_eval} evaluation events contain no signal event at "
             f"signal_ratio={toy.signal_ratio}, so the signal share of the SR is "
             "undefined; raise signal_ratio above 0 or n_eval."
         )

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,8 +202,14 @@ def choose_eta_one_se(
             f"etas, cross_entropy and standard_error need equal lengths, got "
             f"{len(etas)}, {len(values)} and {len(errors)}."
         )
-    if n_se < 0:
-        raise ValueError(f"n_se must be 0 or above, got {n_se!r}.")
+    if not np.isfinite(n_se) or n_se < 0:
+        raise ValueError(f"n_se must be a finite number of 0 or above, got {n_se!r}.")
+    if np.any(etas <= 0):
+        raise ValueError(f"etas must all be above 0, got {etas.tolist()}.")
+    if np.any(errors < 0):
+        raise ValueError(
+            f"standard_error must all be 0 or above, got {errors.tolist()}."
+        )
     accepted = values <= values.min() + n_se * errors
     return float(etas[accepted].max())
 
@@ -373,7 +379,9 @@ def sweep_eta(
         ValueError: If ``etas`` is empty or contains a value not above 0, or if
             the repeat is not on disk.
     """
-    etas = np.unique([check_positive("etas", float(eta)) for eta in etas])
+    if isinstance(etas, str) or not isinstance(etas, Iterable):
+        raise ValueError(f"etas must be a sequence of noise scales, got {etas!r}.")
+    etas = np.unique([check_positive("etas", eta) for eta in etas])
     if len(etas) == 0:
         raise ValueError("etas is empty; pass at least one noise scale.")
     files = hh4b.repeat_files(results_dir, config, seed)

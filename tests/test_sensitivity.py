@@ -116,6 +116,28 @@ def test_choose_eta_one_se_rejects_bad_input() -> None:
         choose_eta_one_se([0.1], [0.5], [0.0], n_se=-1)
 
 
+@pytest.mark.parametrize(
+    ("etas", "errors", "n_se", "name"),
+    [
+        # n_se=NaN accepted no scale and failed in numpy's max of an empty array.
+        ([0.1, 1.0], [0.0, 0.01], float("nan"), "n_se"),
+        ([-0.1, 1.0], [0.0, 0.01], 1.0, "etas"),
+        ([0.1, 1.0], [0.0, -0.01], 1.0, "standard_error"),
+    ],
+)
+def test_choose_eta_one_se_names_bad_argument(etas, errors, n_se, name) -> None:
+    with pytest.raises(ValueError, match=name):
+        choose_eta_one_se(etas, [0.5, 0.6], errors, n_se=n_se)
+
+
+@pytest.mark.parametrize("etas", [0.1, "0.1", ["a"], [np.nan]])
+def test_sweep_eta_names_bad_etas(etas, tmp_path) -> None:
+    # A scalar raised "'float' object is not iterable" and a string entry
+    # "could not convert string to float".
+    with pytest.raises(ValueError, match="etas"):
+        sweep_eta(hh4b.HH4bConfig(n_3b=200), 0, tmp_path, etas)
+
+
 def test_smoothing_diagnostics_reads_failure_modes(rng) -> None:
     sweep = gaussian_sweep(rng)
     table = smoothing_diagnostics(sweep, 0.05).set_index("eta")

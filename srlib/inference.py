@@ -375,9 +375,11 @@ def estimate_background(
                 )
 
     # Subtracting the largest log ratio keeps exp finite and cancels in the
-    # transfer, which is a ratio of sums.
+    # transfer, which is a ratio of sums. Events outside the SR and the CR do not
+    # enter the transfer, so they get weight 0 rather than an exp that may overflow.
     used = masks_3b.signal | masks_3b.control
-    reweighted = weights_3b * np.exp(log_ratio_3b - log_ratio_3b[used].max())
+    shifted = np.where(used, log_ratio_3b - log_ratio_3b[used].max(), -np.inf)
+    reweighted = weights_3b * np.exp(shifted)
     expected, closure = _transfer(
         reweighted[None, :], masks_3b, weights_4b[None, :], masks_4b
     )

@@ -35,6 +35,7 @@ import dataclasses
 import logging
 import math
 import os
+import pickle
 import platform
 from typing import Any, Literal, NamedTuple
 
@@ -791,9 +792,24 @@ def load_network(
         and the versions that wrote the file.
 
     Raises:
-        ValueError: If the file has an unknown checkpoint format version.
+        ValueError: If the file is missing, is not a checkpoint that torch can
+            read, or has an unknown checkpoint format version.
     """
-    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    if not os.path.isfile(path):
+        raise ValueError(f"network file {os.fspath(path)} was not found.")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, EOFError, RuntimeError) as error:
+        raise ValueError(
+            f"network file {os.fspath(path)} could not be read "
+            f"({type(error).__name__}), so check that save_network wrote it and "
+            "that it is complete."
+        ) from error
+    if not isinstance(checkpoint, dict):
+        raise ValueError(
+            f"network file {os.fspath(path)} contains a "
+            f"{type(checkpoint).__name__}, but save_network writes a dict."
+        )
     format_version = checkpoint.get("format_version")
     if format_version != CHECKPOINT_FORMAT_VERSION:
         raise ValueError(

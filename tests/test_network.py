@@ -211,6 +211,27 @@ def test_load_rejects_unknown_format(tmp_path: Path) -> None:
         load_network(path)
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "was not found"),
+        (b"", "could not be read"),
+        (b"not a checkpoint at all", "could not be read"),
+        ("tensor", "contains a Tensor"),
+    ],
+)
+def test_load_rejects_bad_files(tmp_path: Path, content, message: str) -> None:
+    # These raised FileNotFoundError, EOFError, UnpicklingError with a long note
+    # on weights_only, or AttributeError from torch or from dict access.
+    path = tmp_path / "network.pt"
+    if content == "tensor":
+        torch.save(torch.zeros(3), path)
+    elif content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ValueError, match=message):
+        load_network(path)
+
+
 def extreme_jets() -> torch.Tensor:
     """Valid but extreme events: pt 1e4 GeV, |eta| 4.9, massless and collinear jets."""
     events = [

@@ -20,7 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from srlib._validation import check_finite_array, check_fraction, check_weights
+from srlib._validation import (
+    check_finite_array,
+    check_fraction,
+    check_sample_size,
+    check_weights,
+)
 
 __all__ = [
     "ConcentrationCurve",
@@ -118,6 +123,8 @@ def select_signal_region(
 def default_region_sizes(n_points: int = 60, smallest: float = 0.002) -> np.ndarray:
     """Return region sizes from ``smallest`` to 1, log-spaced so that small regions,
     where a search is most sensitive, are sampled densely."""
+    check_sample_size("n_points", n_points)
+    check_fraction("smallest", smallest)
     return np.geomspace(smallest, 1.0, n_points)
 
 
@@ -177,6 +184,8 @@ def concentration_curve(
             "undefined; pass a sample that holds signal."
         )
     sizes = default_region_sizes() if sizes is None else np.asarray(sizes, float)
+    if sizes.size == 0:
+        raise ValueError("sizes is empty; pass at least one region size in (0, 1].")
     for size in np.atleast_1d(sizes):
         check_fraction("sizes", float(size))
 

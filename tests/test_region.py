@@ -3,6 +3,7 @@ import pytest
 
 from srlib.region import (
     concentration_curve,
+    default_region_sizes,
     select_signal_region,
     signal_region_score,
     signal_region_threshold,
@@ -100,3 +101,20 @@ def test_invalid_region_inputs() -> None:
         concentration_curve(np.zeros(3), np.zeros(3, dtype=bool))
     with pytest.raises(ValueError, match="weights"):
         select_signal_region(np.zeros(3), 0.5, np.array([1.0, -1.0, 1.0]))
+
+
+def test_empty_sizes_raise() -> None:
+    # An empty list failed with an IndexError from numpy.
+    with pytest.raises(ValueError, match="sizes is empty"):
+        concentration_curve(np.arange(4.0), np.array([True, False, False, False]), [])
+
+
+@pytest.mark.parametrize(
+    ("n_points", "smallest", "name"),
+    [(0, 0.002, "n_points"), (10, 0.0, "smallest"), (10, 2.0, "smallest")],
+)
+def test_default_sizes_reject_bad_grid(n_points: int, smallest: float, name: str):
+    # n_points=0 returned an empty grid, smallest=0 failed in np.geomspace and
+    # smallest=2 returned sizes above 1.
+    with pytest.raises(ValueError, match=name):
+        default_region_sizes(n_points, smallest)

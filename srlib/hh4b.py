@@ -339,6 +339,7 @@ def draw_and_split(
     samples: tuple[Events, Events] | None = None,
     *,
     require_labels: bool = True,
+    names: tuple[str, str] = ("samples[0]", "samples[1]"),
 ) -> SplitSamples:
     """Simulate (or take) the samples of one repeat and split them.
 
@@ -352,6 +353,7 @@ def draw_and_split(
         samples: The 3b and 4b samples to split in place of simulated ones.
         require_labels: Raise unless the 4b sample has truth labels with at least
             one signal event, which measuring the SR needs.
+        names: Names of the given 3b and 4b samples in error messages.
     """
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"seed must be an integer of 0 or more, got {seed!r}.")
@@ -362,20 +364,32 @@ def draw_and_split(
         )
     else:
         events_3b, events_4b = samples
-    for name, events in (("samples[0]", events_3b), ("samples[1]", events_4b)):
+    if samples is None:
+        names = ("the simulated 3b sample", "the simulated 4b sample")
+    for name, events in zip(names, (events_3b, events_4b), strict=True):
         if not isinstance(events, Events):
             raise ValueError(
                 f"{name} must be an Events sample, got {type(events).__name__}."
             )
+        # The trainings reject these too, but name only the part they train on.
+        n_negative = int((events.weights < 0).sum())
+        if n_negative:
+            raise ValueError(
+                f"{name} has {n_negative} events with negative weight, but the "
+                "trainings need non-negative weights."
+            )
+        if len(events) and events.weights.sum() <= 0:
+            raise ValueError(
+                f"{name} has total weight 0, but the trainings need a positive one."
+            )
     if require_labels and events_4b.is_signal is None:
         raise ValueError(
-            "samples[1] has no truth labels (is_signal), so the signal share of the "
+            f"{names[1]} has no truth labels (is_signal), so the signal share of the "
             "SR cannot be measured; pass a labelled 4b sample."
         )
     if require_labels and not events_4b.is_signal.any():
-        source = "samples[1]" if samples is not None else "the simulated 4b sample"
         raise ValueError(
-            f"{source} holds no signal event, so the signal share of the SR is "
+            f"{names[1]} contains no signal event, so the signal share of the SR is "
             f"undefined; use signal_ratio above 0 (config has {config.signal_ratio})."
         )
 
@@ -386,10 +400,8 @@ def draw_and_split(
     # Each training part is split again into training and validation events, so
     # it needs at least 2 events of each sample, and the held-out part needs 1.
     # Fewer would fail inside the training with a message about the part only.
-    given = samples is not None
-    for name, events, parts in (
-        ("samples[0]" if given else "the simulated 3b sample", events_3b, parts_3b),
-        ("samples[1]" if given else "the simulated 4b sample", events_4b, parts_4b),
+    for name, events, parts in zip(
+        names, (events_3b, events_4b), (parts_3b, parts_4b), strict=True
     ):
         smallest = (2, 2, 1)
         for role, part, minimum in zip(
@@ -521,7 +533,13 @@ def find_signal_region(
         progress: Show progress bars.
     """
     config = HH4bConfig() if config is None else config
-    split = draw_and_split(config, seed, (events_3b, events_4b), require_labels=False)
+    split = draw_and_split(
+        config,
+        seed,
+        (events_3b, events_4b),
+        require_labels=False,
+        names=("events_3b", "events_4b"),
+    )
     gamma = train_network(config, split, device=device, progress=progress)
     smoothed = train_smoothed_head(
         config, split, gamma.model_, device=device, progress=progress

@@ -257,5 +257,23 @@ def test_bad_arguments_name_argument(call, name: str) -> None:
 
 
 def test_no_signal_message_names_simulation() -> None:
-    with pytest.raises(ValueError, match="simulated 4b sample holds no signal"):
+    with pytest.raises(ValueError, match="simulated 4b sample contains no signal"):
         draw_and_split(tiny_config(signal_ratio=0.0, n_3b=200), 0)
+
+
+def test_find_signal_region_names_its_arguments() -> None:
+    # Errors named samples[0] and samples[1], which are not arguments of
+    # find_signal_region, and negative weights were reported for one part only.
+    events_3b = simulate_background_3b(100, seed=0)
+    events_4b = simulate_background_3b(100, seed=1)
+    config = tiny_config()
+    with pytest.raises(ValueError, match="events_4b has 100 events with negative"):
+        hh4b.find_signal_region(
+            events_3b, events_4b.with_weights(-events_4b.weights), config
+        )
+    with pytest.raises(ValueError, match="events_3b has total weight 0"):
+        hh4b.find_signal_region(
+            events_3b.with_weights(np.zeros(100)), events_4b, config
+        )
+    with pytest.raises(ValueError, match="events_4b must be an Events sample"):
+        hh4b.find_signal_region(events_3b, events_4b.jets, config)

@@ -182,6 +182,8 @@ html: stage
 # with the book's parameters. Chapters with an `executor` parameter run their repeats
 # on EXECUTOR; the others ignore it.
 reproduce: $(VENV_STAMP)
+	@case "$(EXECUTOR)" in serial|dask-local|*://*) ;; \
+		*) echo "EXECUTOR=$(EXECUTOR) is invalid: use serial, dask-local or a scheduler address such as tcp://host:8786" >&2; exit 2;; esac
 	$(MAKE) book PARAMS_DIR=$(NOTEBOOK_DIR)/params/paper BUILD_DIR=$(BUILD_DIR)/paper \
 		BOOK_PAPERMILL_ARGS='-p executor $(EXECUTOR)'
 

@@ -35,6 +35,10 @@ JB_OUTPUT := $(BUILD_DIR)/jupyter-book
 HTML_DIR ?= $(BUILD_DIR)/html
 
 KERNEL ?= python3
+# Threads per notebook kernel for torch and numpy. The networks here are too small
+# to gain from more, and two kernels of `make -j2` with two threads each on two
+# cores ran several times slower than with one.
+NOTEBOOK_THREADS ?= 1
 # Without this, an inherited MPLBACKEND=Agg leaves the executed notebooks without
 # figures, because Agg draws nothing into cell outputs.
 NOTEBOOK_MPLBACKEND := module://matplotlib_inline.backend_inline
@@ -106,7 +110,7 @@ $(VENV_STAMP): requirements.txt pyproject.toml
 define execute_notebook
 mkdir -p $(CONVERTED_DIR) $(dir $(2)) $(4)
 $(BIN)/jupytext --quiet --to ipynb --set-kernel $(KERNEL) --output $(CONVERTED_DIR)/$(notdir $(2)) $(1)
-MPLBACKEND=$(NOTEBOOK_MPLBACKEND) $(BIN)/papermill --kernel $(KERNEL) --cwd $(CURDIR) \
+MPLBACKEND=$(NOTEBOOK_MPLBACKEND) OMP_NUM_THREADS=$(NOTEBOOK_THREADS) $(BIN)/papermill --kernel $(KERNEL) --cwd $(CURDIR) \
 	$(if $(3),--parameters_file $(3)) -p output_dir $(4) $(5) \
 	$(CONVERTED_DIR)/$(notdir $(2)) $(2) \
 	|| { echo "papermill failed; the partly executed notebook is $(2)" >&2; exit 1; }

@@ -21,7 +21,11 @@ def execute_notebook(source: Path, tmp_path: Path) -> Path:
     output_dir = tmp_path / "outputs"
     params = ROOT / "notebooks" / "params" / "test" / f"{source.stem}.yaml"
     bin_dir = Path(sys.executable).parent
-    env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    env = {
+        **os.environ,
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "OMP_NUM_THREADS": "1",
+    }
     subprocess.run(
         [bin_dir / "jupytext", "--to", "ipynb", "-o", notebook, source],
         check=True,
@@ -210,7 +214,11 @@ def test_results_page_reads_chapters(executed, tmp_path: Path) -> None:
         capture_output=True,
     )
     output_dir = tmp_path / "outputs"
-    env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    env = {
+        **os.environ,
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "OMP_NUM_THREADS": "1",
+    }
     completed = subprocess.run(
         [bin_dir / "papermill", notebook, tmp_path / "06_results.out.ipynb"]
         + ["-p", "chapters_dir", str(chapters), "-p", "output_dir", str(output_dir)]

@@ -57,6 +57,7 @@ import pandas as pd
 
 import srlib
 from srlib import plots
+from srlib.report import write_results
 
 logging.basicConfig(level=logging.WARNING)
 output = Path(output_dir)
@@ -254,7 +255,7 @@ records = {
     "signal_share_mean": {c: float(table[c].mean()) for c in share_columns},
     "by_sample_size": summary.to_dict(orient="records"),
 }
-(output / "results.json").write_text(json.dumps(records, indent=2))
+write_results(records, output)
 print(json.dumps({k: records[k] for k in list(records)[:7]}, indent=2))
 
 # %% [markdown]

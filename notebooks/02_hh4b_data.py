@@ -37,7 +37,6 @@ output_dir = "_build/outputs/02_hh4b_data"  # figures and results.json go here
 
 # %%
 import dataclasses
-import json
 import time
 from pathlib import Path
 
@@ -47,6 +46,7 @@ import pandas as pd
 
 from srlib import simulation
 from srlib.baseline import baseline_selection, x_hh
+from srlib.report import write_results
 
 output = Path(output_dir)
 output.mkdir(parents=True, exist_ok=True)
@@ -589,9 +589,7 @@ records = {
     },
     "ratio_smoothness": smoothness,
 }
-results_path = output / "results.json"
-results_path.write_text(json.dumps(records, indent=2, default=str))
-print(f"Wrote {results_path}")
+write_results(records, output)
 
 # %% [markdown]
 # ## Summary

@@ -46,7 +46,6 @@ results_dir = "_build/results/hh4b"  # trained repeats, shared with other chapte
 output_dir = "_build/outputs/03_eta_sensitivity"  # figures and results.json go here
 
 # %%
-import json
 import logging
 import time
 from dataclasses import replace
@@ -58,6 +57,7 @@ import pandas as pd
 
 from srlib import hh4b, plots, sensitivity
 from srlib.region import default_region_sizes
+from srlib.report import write_results
 
 logging.basicConfig(level=logging.WARNING)
 output = Path(output_dir)
@@ -456,7 +456,7 @@ records = {
     "mean_share_loss_of_choice": float(loss.mean()),
     "gain_over_gamma_alone": gains.reset_index().to_dict(orient="records"),
 }
-(output / "results.json").write_text(json.dumps(records, indent=2))
+write_results(records, output)
 
 # %% [markdown]
 # ## Summary

@@ -47,7 +47,6 @@ results_dir = "_build/results/hh4b"  # trained repeats, shared with other chapte
 output_dir = "_build/outputs/04_baseline_comparison"  # figures and results.json
 
 # %%
-import json
 import logging
 import time
 from dataclasses import replace
@@ -61,6 +60,7 @@ from srlib import comparison, hh4b, plots, sensitivity
 from srlib.baseline import baseline_selection
 from srlib.kinematics import four_jet_mass
 from srlib.region import concentration_curve, default_region_sizes
+from srlib.report import write_results
 
 logging.basicConfig(level=logging.WARNING)
 output = Path(output_dir)
@@ -495,7 +495,7 @@ records = {
     "ablation_signal_ratio": ablation_signal_ratio,
     "mismatch": mismatch.to_dict(orient="records"),
 }
-(output / "results.json").write_text(json.dumps(records, indent=2))
+write_results(records, output)
 
 # %% [markdown]
 # ## Summary

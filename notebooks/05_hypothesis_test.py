@@ -48,7 +48,6 @@ results_dir = "_build/results/hh4b"  # finished repeats stay here; reruns skip t
 output_dir = "_build/outputs/05_hypothesis_test"  # figures and results.json go here
 
 # %%
-import json
 import logging
 import time
 from dataclasses import replace
@@ -60,6 +59,7 @@ import pandas as pd
 from scipy import stats
 
 from srlib import hh4b, inference
+from srlib.report import write_results
 from srlib.simulation import ThreeTagModel
 
 logging.basicConfig(level=logging.WARNING)
@@ -554,7 +554,7 @@ records = {
     "data_driven_flat_ratio": float(flat_dd["observed/expected"]),
     "seconds": seconds,
 }
-(output / "results.json").write_text(json.dumps(records, indent=2))
+write_results(records, output)
 print(f"chapter ran in {seconds:.0f} s (repeats read from disk are not timed)")
 
 # %% [markdown]

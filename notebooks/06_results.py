@@ -33,6 +33,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from srlib.report import write_results
+
 output = Path(output_dir)
 output.mkdir(parents=True, exist_ok=True)
 pd.set_option("display.max_colwidth", None)
@@ -463,4 +465,4 @@ plt.show()
 
 # %%
 records = {"available": available, "claims": claims}
-(output / "results.json").write_text(json.dumps(records, indent=2))
+write_results(records, output)

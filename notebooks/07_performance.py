@@ -50,6 +50,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from srlib.report import write_results
+
 output = Path(output_dir)
 output.mkdir(parents=True, exist_ok=True)
 pd.set_option("display.precision", 3)
@@ -188,8 +190,7 @@ records = {
     "study_repeats": study_repeats,
     "workers": workers,
 }
-with open(output / "results.json", "w") as file:
-    json.dump(records, file, indent=2)
+write_results(records, output)
 
 # %% [markdown]
 # ## Rerunning at full size

@@ -33,7 +33,7 @@
 # %% tags=["parameters"]
 n_3b = 100_000  # 3b events per repeat for Figure 3 left; the 4b sample is as large
 signal_ratios = [0.02, 0.05, 0.1]  # signal ratios epsilon of Figure 3 left
-sample_sizes = [100_000, 300_000]  # n_3b values of Figure 3 centre
+sample_sizes = [100_000, 1_000_000]  # n_3b values of Figure 3 centre
 centre_signal_ratio = 0.02  # epsilon of Figure 3 centre
 eta = 0.1  # noise sd of gamma~ as a multiple of each coordinate's range
 repeats = 3  # repeats (seeds seed, seed + 1, ...) per configuration
@@ -340,12 +340,13 @@ write_results(records, output)
 # mismatch, which decides how far $\gamma$ alone is drawn from the signal.
 #
 # **Sizes.** The book runs $n = 10^5$ for the left panel and
-# $n \in \{10^5, 3 \times 10^5\}$ for the centre, each with the repeats set
-# above, so that `make book` finishes on two CPU cores. The paper used
-# $n \in \{10^5, 10^6\}$ and 10 repeats. To rerun at those sizes:
+# $n \in \{10^5, 10^6\}$ for the centre, with the repeats set above, so that
+# `make book` finishes on two CPU cores; the tables above give the seconds per
+# repeat. The paper used more signal ratios and 10 repeats. To rerun at its sizes:
 #
 # ```
 # make notebook NB=02_hh4b_training PARAMS=notebooks/params/paper/02_hh4b_training.yaml
 # ```
 #
-# which takes hours on a CPU; with a GPU, `device` selects it automatically.
+# which takes hours on a CPU; with a GPU, `device` selects it automatically, and
+# `-p executor dask-local` spreads the repeats over the cores.

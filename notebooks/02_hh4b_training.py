@@ -275,6 +275,17 @@ print(
     f"n = {large_n:,} curve lies above the n = {small_n:,} one at {above:.0%} of "
     "the SR sizes between 1 and 50 %."
 )
+for n in sample_sizes:
+    per_seed = [
+        c.signal_share_at(0.05)
+        for c in hh4b.curves_from_table(centre[centre["n_3b"] == n])
+    ]
+    print(f"n = {n:,}, S(5 %) per seed: " + ", ".join(f"{v:.1%}" for v in per_seed))
+
+# %% [markdown]
+# The per-seed lines show whether a mean comes from every repeat or from a few:
+# at a small $\epsilon$ the network may find the signal in one training and miss
+# it in another, and the band in the figure is then wide.
 
 # %%
 records = {

@@ -18,7 +18,7 @@ def to_json_value(value: Any) -> Any:
     """Convert numpy scalars and arrays, tuples and paths to plain JSON values.
 
     NaN and infinities become ``None`` (JSON ``null``), because strict JSON has no
-    number for them; a standard deviation over one repeat is such a NaN.
+    number for them. A standard deviation over one repeat is such a NaN.
     """
     if isinstance(value, Mapping):
         return {str(key): to_json_value(item) for key, item in value.items()}

@@ -27,7 +27,7 @@ def check_finite_array(
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
-            f"{name} holds {int(bad.sum())} NaN or inf value(s), the first at index "
+            f"{name} contains {int(bad.sum())} NaN or inf value(s), the first at index "
             f"{first}; remove or fix them before calling."
         )
     return array
@@ -49,7 +49,7 @@ def check_weights(name: str, weights: object, n: int) -> np.ndarray:
         )
     if np.any(array < 0):
         raise ValueError(
-            f"{name} holds {int((array < 0).sum())} negative value(s); only "
+            f"{name} contains {int((array < 0).sum())} negative value(s), but only "
             "non-negative weights are supported."
         )
     if array.sum() <= 0:

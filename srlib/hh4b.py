@@ -500,7 +500,7 @@ class DataDrivenRegion:
 
     def select(self, size: float) -> np.ndarray:
         """Return the positions, in the 4b sample given, of the held-out events in
-        the SR that holds the weighted share ``size`` of them."""
+        the SR that contains the weighted share ``size`` of them."""
         mask = select_signal_region(self.score, size, self.weights)
         return self.indices[mask]
 
@@ -770,7 +770,10 @@ def curves_from_table(
     one per seed."""
     rows = table[table["method"] == method]
     if rows.empty:
-        raise ValueError(f"table holds no rows with method {method!r}.")
+        raise ValueError(
+            f"table has no rows with method {method!r}; the methods are "
+            f"{sorted(table['method'].unique())}."
+        )
     curves = []
     for _, group in rows.groupby("seed", sort=True):
         group = group.sort_values("size")

@@ -56,6 +56,17 @@ __all__ = [
 
 PathLike = str | os.PathLike[str]
 
+
+def _root_read_errors() -> tuple[type[Exception], ...]:
+    """Return the errors that uproot raises on a truncated or corrupt ROOT file.
+
+    uproot is imported here, not at module level, so that importing srlib stays fast.
+    """
+    import uproot
+
+    return (OSError, ValueError, EOFError, uproot.deserialization.DeserializationError)
+
+
 #: Prefixes tried, in order, when a reader is given no prefix.
 DEFAULT_PREFIXES = ("canJet", "Jet_", "Jet.", "jet_", "Jet", "jet")
 
@@ -407,12 +418,7 @@ def _open_root_tree(path: Path, tree: str | None) -> Any:
     try:
         file = uproot.open(path)
         classnames = file.classnames()
-    except (
-        OSError,
-        ValueError,
-        EOFError,
-        uproot.deserialization.DeserializationError,
-    ) as error:
+    except _root_read_errors() as error:
         raise ValueError(
             f"ROOT file {path} could not be read ({_error_text(error)}), so check "
             "that it is a complete ROOT file."
@@ -432,7 +438,7 @@ def _open_root_tree(path: Path, tree: str | None) -> Any:
             tree = "Events"
         else:
             raise ValueError(
-                f"ROOT file {path} holds trees {sorted(set(trees))}, but tree=None "
+                f"ROOT file {path} contains trees {sorted(set(trees))}, but tree=None "
                 "needs exactly one tree or one named Events, so pass tree=."
             )
     if tree not in trees:
@@ -484,7 +490,6 @@ def read_root(
             branches of one collection differ in length, or a value fails the
             checks. The message names the file and the branch.
     """
-    import uproot
 
     if max_events is not None:
         check_sample_size("max_events", max_events)
@@ -498,12 +503,7 @@ def read_root(
     def read(name: str, library: str) -> Any:
         try:
             return handle[by_name[name]].array(library=library, entry_stop=max_events)
-        except (
-            OSError,
-            ValueError,
-            EOFError,
-            uproot.deserialization.DeserializationError,
-        ) as error:
+        except _root_read_errors() as error:
             raise ValueError(
                 f"{source} branch {name!r} could not be read "
                 f"({_error_text(error)}), so check that the file is complete."

@@ -181,7 +181,7 @@ def concentration_curve(
     if signal_weight.sum() <= 0:
         raise ValueError(
             "is_signal marks no weighted signal event, so the signal share is "
-            "undefined; pass a sample that holds signal."
+            "undefined; pass a sample that contains signal."
         )
     sizes = default_region_sizes() if sizes is None else np.asarray(sizes, float)
     if sizes.size == 0:

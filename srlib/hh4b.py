@@ -11,7 +11,7 @@ One repeat follows Yi, Alison and Kuusela (arXiv:2409.06960, Section 4):
    Gaussian noise of sd :math:`\\eta` times the range of each coordinate, on the
    second part, which gives :math:`\\tilde\\gamma`;
 5. score the held-out 4b events with :math:`\\log\\gamma - \\log\\tilde\\gamma` and
-   measure the concentration curve from the truth labels, which no training sees.
+   measure the concentration curve from the truth labels, which no training uses.
 """
 
 from __future__ import annotations
@@ -572,8 +572,8 @@ def run_hh4b_repeat(
     Args:
         config: The configuration.
         seed: Seed of the simulation, the splits and both trainings.
-        samples: The 3b and 4b samples to use in place of simulated ones; the 4b
-            sample must carry truth labels for the SR to be measured.
+        samples: The 3b and 4b samples to use in place of simulated ones. The 4b
+            sample needs truth labels, because the SR is measured with them.
         sizes: SR sizes of the concentration curves.
         device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"`` for both trainings.
         progress: Show progress bars.
@@ -622,7 +622,7 @@ def repeat_files(
 ) -> dict[str, Path]:
     """Return the paths of the files one finished repeat leaves on disk.
 
-    ``table`` holds the concentration curves in tidy form, ``scores`` the log
+    ``table`` contains the concentration curves in tidy form, ``scores`` the log
     ratios and truth labels of the held-out 4b events, ``history`` both training
     records, and ``network`` the trained network with its configuration and seed.
     The table is written last, so its presence marks a finished repeat.

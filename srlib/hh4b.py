@@ -180,13 +180,15 @@ class HH4bConfig:
     def key(self) -> str:
         """Return a short hash that names this configuration's result files.
 
-        Settings that do not change the numbers (progress bars, device) are left
-        out, so a rerun on another device reuses the finished repeats.
+        Settings that do not change the numbers (progress bars, the training
+        seeds, which each repeat sets from its own seed) or change them only as other
+        hardware would (device, torch_compile) are left out, so a rerun on
+        another device or with compilation reuses the finished repeats.
         """
         values = {
             k: v
             for k, v in self.to_dict().items()
-            if not k.endswith((".progress", ".device", ".seed"))
+            if not k.endswith((".progress", ".device", ".seed", ".torch_compile"))
         }
         text = json.dumps(values, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]

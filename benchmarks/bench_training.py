@@ -6,7 +6,10 @@ Three measurements, written together to one JSON file:
    Adam step at each training batch size, beside the FLOP rate that torch reaches on
    plain matrix products in the same process. The network's FLOPs per event are
    counted by ``torch.utils.flop_counter`` (matrix products only, as in the
-   reference products), so the printed ratio compares like with like.
+   reference products), so the printed ratios compare like with like. There are
+   three references: a product of the network's largest shape, the sequence of
+   every product one training step makes (shapes read by the profiler), and a
+   1024^3 product. The same steps are then timed under ``torch.compile``.
 2. Wall time of one study repeat (``srlib.hh4b.run_hh4b_repeat``) at the default
    settings and n_3b = 1e5 (``--repeat-sizes`` changes it), with ``--large`` also
    at 1e6.
@@ -37,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.profiler import record_function
 from torch.utils.flop_counter import FlopCounterMode
 
 from srlib import hh4b
@@ -88,22 +92,22 @@ def network_flops_per_event(width: int, batch_size: int, jets: torch.Tensor) -> 
     return counter.get_total_flops() / batch_size
 
 
-def training_throughput(
+def _training_step(
     jets: torch.Tensor,
     width: int,
     batch_size: int,
     device: torch.device,
-    min_seconds: float,
     from_jets: bool = False,
-) -> tuple[float, float]:
-    """Return training events per wall-clock second and per CPU second at one batch
-    size.
+    compiled: bool = False,
+) -> Any:
+    """Build one training step of FourJetNetwork and return it as a function.
 
     Each step draws a random batch by index, as the training loop does, then runs
     the forward pass, the weighted cross-entropy, the backward pass and Adam. Like
     ``srlib.ratio.train_classifier``, the steps start from the engineered inputs,
     computed once beforehand, unless ``from_jets`` is set, in which case every step
-    computes them from the jets.
+    computes them from the jets. ``compiled`` passes the forward pass through
+    ``torch.compile`` as ``TrainingConfig(torch_compile=True)`` does.
     """
     torch.manual_seed(0)
     model = FourJetNetwork(width=width).to(device).train()
@@ -114,24 +118,169 @@ def training_throughput(
         with torch.no_grad():
             jets = model.engineered_inputs(jets)
         forward = model.forward_engineered
+    if compiled:
+        forward = torch.compile(forward, dynamic=True)
     labels = (torch.arange(len(jets), device=device) % 2).float()
     weights = torch.ones(len(jets), device=device)
     generator = torch.Generator(device=device).manual_seed(0)
 
     def step() -> None:
-        index = torch.randint(
-            len(jets), (batch_size,), generator=generator, device=device
-        )
-        logits = forward(jets[index])
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(
-            logits, labels[index], weights[index]
-        )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        # The named ranges cost nothing unless a profiler is running, where
+        # step_breakdown reads them.
+        with record_function("draw batch"):
+            index = torch.randint(
+                len(jets), (batch_size,), generator=generator, device=device
+            )
+            batch, batch_labels, batch_weights = (
+                jets[index],
+                labels[index],
+                weights[index],
+            )
+        with record_function("forward"):
+            logits = forward(batch)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                logits, batch_labels, batch_weights
+            )
+        with record_function("backward"):
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+        with record_function("optimizer"):
+            optimizer.step()
 
+    return step
+
+
+STEP_PARTS = ("draw batch", "forward", "backward", "optimizer")
+
+
+def step_breakdown(
+    jets: torch.Tensor,
+    width: int,
+    batch_size: int,
+    device: torch.device,
+    n_steps: int = 20,
+) -> dict[str, float]:
+    """Split the CPU time of a training step into its parts, in ms per step.
+
+    Runs ``n_steps`` eager steps under the profiler and returns the time inside
+    each part of :data:`STEP_PARTS`, the time of all matrix products (forward and
+    backward) and the wall time of a profiled step. The profiler adds a few
+    microseconds to each of the step's few hundred operations. A profiled step
+    therefore takes longer than an unprofiled one, and the shares of the parts
+    are the numbers to read.
+    """
+    step = _training_step(jets, width, batch_size, device)
+    for _ in range(3):
+        step()
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    with torch.profiler.profile(activities=activities) as profile:
+        started = time.perf_counter()
+        for _ in range(n_steps):
+            step()
+        _synchronize(device)
+        wall = time.perf_counter() - started
+    parts = dict.fromkeys(STEP_PARTS, 0.0)
+    matrix_products = 0.0
+    for event in profile.key_averages():
+        if event.key in parts:
+            parts[event.key] += event.cpu_time_total
+        elif event.key in ("aten::mm", "aten::addmm"):
+            matrix_products += event.self_cpu_time_total
+    # The profiler reports microseconds.
+    breakdown = {part: total / 1e3 / n_steps for part, total in parts.items()}
+    breakdown["matrix products"] = matrix_products / 1e3 / n_steps
+    breakdown["profiled step"] = wall * 1e3 / n_steps
+    return breakdown
+
+
+def training_throughput(
+    jets: torch.Tensor,
+    width: int,
+    batch_size: int,
+    device: torch.device,
+    min_seconds: float,
+    from_jets: bool = False,
+) -> tuple[float, float]:
+    """Return training events per wall-clock second and per CPU second at one batch
+    size (see :func:`_training_step` for what a step does)."""
+    step = _training_step(jets, width, batch_size, device, from_jets=from_jets)
     per_wall, per_cpu = _timed_rate(step, device, min_seconds)
     return batch_size * per_wall, batch_size * per_cpu
+
+
+def compiled_throughput(
+    jets: torch.Tensor,
+    width: int,
+    batch_sizes: list[int],
+    device: torch.device,
+    min_seconds: float,
+) -> tuple[float, list[tuple[float, float]]]:
+    """Time the training step under ``torch.compile`` at each batch size.
+
+    Returns the seconds of the first step and the events per wall-clock and per
+    CPU second at each batch size. The first step includes the compilation, which
+    happens once per process because one dynamic-shape graph serves every batch
+    size. It is faster when torch's on-disk cache already holds the kernels.
+    """
+    started = time.perf_counter()
+    _training_step(jets, width, batch_sizes[0], device, compiled=True)()
+    _synchronize(device)
+    compile_seconds = time.perf_counter() - started
+    rates = []
+    for batch_size in batch_sizes:
+        step = _training_step(jets, width, batch_size, device, compiled=True)
+        per_wall, per_cpu = _timed_rate(step, device, min_seconds)
+        rates.append((batch_size * per_wall, batch_size * per_cpu))
+    return compile_seconds, rates
+
+
+def matmul_shapes_of_step(
+    jets: torch.Tensor, width: int, batch_size: int, device: torch.device
+) -> list[tuple[int, int, int]]:
+    """Return (rows, inner, columns) of every matrix product in one training step.
+
+    The profiler records each ``mm`` and ``addmm`` call of the forward and the
+    backward pass with the shapes of its inputs.
+    """
+    step = _training_step(jets, width, batch_size, device)
+    step()
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    with torch.profiler.profile(activities=activities, record_shapes=True) as profile:
+        step()
+    shapes = []
+    for event in profile.events():
+        if event.name == "aten::mm":
+            (rows, inner), (_, columns) = event.input_shapes[:2]
+        elif event.name == "aten::addmm":
+            (rows, inner), (_, columns) = event.input_shapes[1:3]
+        else:
+            continue
+        shapes.append((rows, inner, columns))
+    return shapes
+
+
+def matmul_sequence_flop_rate(
+    shapes: list[tuple[int, int, int]], device: torch.device, min_seconds: float
+) -> tuple[float, float]:
+    """Return FLOP per wall-clock second and per CPU second of plain float32
+    products of the given shapes, run one after the other on contiguous inputs."""
+    generator = torch.Generator(device=device).manual_seed(0)
+    operands = [
+        (
+            torch.randn(rows, inner, generator=generator, device=device),
+            torch.randn(inner, columns, generator=generator, device=device),
+            torch.empty(rows, columns, device=device),
+        )
+        for rows, inner, columns in shapes
+    ]
+
+    def products() -> None:
+        for left, right, output in operands:
+            torch.mm(left, right, out=output)
+
+    per_wall, per_cpu = _timed_rate(products, device, min_seconds)
+    flops = sum(2.0 * rows * inner * columns for rows, inner, columns in shapes)
+    return flops * per_wall, flops * per_cpu
 
 
 def matmul_flop_rate(
@@ -289,6 +438,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         same_wall, same_cpu = matmul_flop_rate(
             batch_size * 6, 2 * args.width, args.width, device, args.seconds
         )
+        breakdown = step_breakdown(jets, args.width, batch_size, device)
+        shapes = matmul_shapes_of_step(jets, args.width, batch_size, device)
+        own_wall, own_cpu = matmul_sequence_flop_rate(shapes, device, args.seconds)
         throughput.append(
             {
                 "batch_size": batch_size,
@@ -301,6 +453,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "same_shape_matmul_flop_rate": same_wall,
                 "ratio_to_same_shape_matmul": flops * per_wall / same_wall,
                 "ratio_to_same_shape_matmul_cpu_time": flops * per_cpu / same_cpu,
+                "matmuls_per_step": len(shapes),
+                "own_matmuls_flop_rate": own_wall,
+                "ratio_to_own_matmuls": flops * per_wall / own_wall,
+                "ratio_to_own_matmuls_cpu_time": flops * per_cpu / own_cpu,
+                "step_breakdown_ms": breakdown,
             }
         )
     square_wall, square_cpu = matmul_flop_rate(1024, 1024, 1024, device, args.seconds)
@@ -310,6 +467,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         row["ratio_to_square_matmul_cpu_time"] = (
             row["flops_per_event"] * row["events_per_cpu_second"] / square_cpu
         )
+    if not args.skip_compile:
+        compile_seconds, rates = compiled_throughput(
+            jets, args.width, list(args.batch_sizes), device, args.seconds
+        )
+        results["compile_seconds"] = compile_seconds
+        for row, (per_wall, per_cpu) in zip(throughput, rates, strict=True):
+            row["events_per_second_compiled"] = per_wall
+            row["events_per_cpu_second_compiled"] = per_cpu
+            row["ratio_to_own_matmuls_compiled"] = (
+                row["flops_per_event"] * per_wall / row["own_matmuls_flop_rate"]
+            )
     results["throughput"] = throughput
 
     if not args.skip_repeat:
@@ -331,17 +499,24 @@ def report(results: dict[str, Any]) -> str:
         f"{results['machine']['torch_threads']} torch threads, "
         f"device {results['machine']['device']}, torch {results['machine']['torch']}",
         f"network parameters: {results['network_parameters']}",
-        "batch  events/s  events/CPU-s  GFLOP/s  same-shape mm GFLOP/s  ratio  "
-        "ratio to 1024^3 mm",
+        "batch  events/s  events/CPU-s  GFLOP/s  ratio to: same-shape mm  "
+        "own mm  1024^3 mm   compiled events/s  own mm",
     ]
     for row in results["throughput"]:
         lines.append(
             f"{row['batch_size']:5d}  {row['events_per_second']:8.0f}  "
             f"{row['events_per_cpu_second']:12.0f}  "
             f"{row['network_flop_rate'] / 1e9:7.2f}  "
-            f"{row['same_shape_matmul_flop_rate'] / 1e9:21.2f}  "
-            f"{row['ratio_to_same_shape_matmul']:5.3f}  "
-            f"{row['ratio_to_square_matmul']:18.4f}"
+            f"{row['ratio_to_same_shape_matmul']:23.3f}  "
+            f"{row['ratio_to_own_matmuls']:6.3f}  "
+            f"{row['ratio_to_square_matmul']:9.4f}  "
+            f"{row.get('events_per_second_compiled', float('nan')):18.0f}  "
+            f"{row.get('ratio_to_own_matmuls_compiled', float('nan')):6.3f}"
+        )
+    if "compile_seconds" in results:
+        lines.append(
+            f"first compiled step, compilation included: "
+            f"{results['compile_seconds']:.1f} s"
         )
     square = results["throughput"][0]["square_matmul_flop_rate"]
     lines.append(f"square 1024^3 matmul: {square / 1e9:.1f} GFLOP/s")
@@ -404,6 +579,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--skip-repeat", action="store_true", help="do not time a study repeat"
+    )
+    parser.add_argument(
+        "--skip-compile",
+        action="store_true",
+        help="do not time the training step under torch.compile",
     )
     parser.add_argument(
         "--repeat-sizes",

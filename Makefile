@@ -127,11 +127,15 @@ $(EXECUTED_DIR)/%.ipynb: $(NOTEBOOK_DIR)/%.py $$(wildcard $(PARAMS_DIR)/$$*.yaml
 
 # Chapters 03 and 04 reuse the networks that 02_hh4b_training trains into the shared
 # results folder, and 06_results reads every other chapter's results.json. These
-# orders also hold under `make -j`.
+# orders, and the one of 07_performance below, also hold under `make -j`.
 $(EXECUTED_DIR)/03_eta_sensitivity.ipynb $(EXECUTED_DIR)/04_baseline_comparison.ipynb: \
 	$(EXECUTED_DIR)/02_hh4b_training.ipynb
 $(EXECUTED_DIR)/06_results.ipynb: \
 	$(filter-out $(EXECUTED_DIR)/06_results.ipynb,$(EXECUTED_NOTEBOOKS))
+# 07_performance times the machine, so it waits until the chapters that train have
+# finished and left the cores free.
+$(EXECUTED_DIR)/07_performance.ipynb: $(filter-out \
+	$(EXECUTED_DIR)/06_results.ipynb $(EXECUTED_DIR)/07_performance.ipynb,$(EXECUTED_NOTEBOOKS))
 
 $(PARAMS_STAMP): FORCE
 	@mkdir -p $(dir $@)

@@ -286,4 +286,19 @@ def test_performance_notebook_records(executed) -> None:
         assert row["ratio_to_same_shape_matmul"] == pytest.approx(
             row["network_flop_rate"] / row["same_shape_matmul_flop_rate"]
         )
+        # 16 products in the forward pass (3 embeddings, 2 in each of the 4 pair
+        # layers, 3 event layers, the pooling score and the output), and for each
+        # two in the backward pass, the gradients of its input and of its weight.
+        assert row["matmuls_per_step"] == 48
+        assert row["ratio_to_own_matmuls"] == pytest.approx(
+            row["network_flop_rate"] / row["own_matmuls_flop_rate"]
+        )
+        assert row["events_per_second_compiled"] > 0
+        parts = row["step_breakdown_ms"]
+        assert 0 < parts["matrix products"] < parts["forward"] + parts["backward"]
     assert results["network_parameters"] == 675
+    study = results["full_study"]
+    stages = ("cluster start", "toy", "networks", "eta sweep")
+    assert study["seconds"]["total"] >= sum(study["seconds"][s] for s in stages)
+    # The paper's four signal ratios, one seed each, all finished.
+    assert set(study["signal_share_at_5pct"]) == {"0.01", "0.02", "0.05", "0.1"}

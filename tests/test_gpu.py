@@ -1,4 +1,9 @@
-"""Tests that need a CUDA device: a repeat trains on it, and it agrees with the CPU."""
+"""Tests that need a CUDA device: a repeat trains on it, and it agrees with the CPU.
+
+NOTE: no CUDA machine has run these tests yet, nor TrainingConfig(torch_compile=True)
+on CUDA. On the CPU, tests/test_network.py runs the network on the meta device,
+which catches tensors created on the wrong device, but not CUDA-only failures.
+"""
 
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import tempfile
 import time
 from dataclasses import replace
@@ -46,7 +47,9 @@ from srlib.toy import GaussianToy
 
 logger = logging.getLogger("bench_study")
 
-PARAMS = Path("notebooks/params")
+# The parameter files, found from this script's place so that it runs from any
+# folder.
+PARAMS = Path(__file__).resolve().parent.parent / "notebooks" / "params"
 
 
 def _read_params(path: Path) -> dict[str, Any]:
@@ -97,25 +100,36 @@ def study_configs(
     return [replace(base, signal_ratio=eps) for eps in signal_ratios]
 
 
+def _default(value: Any, fallback: Any) -> Any:
+    return fallback if value is None else value
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Run the three stages and return their wall times and a summary."""
+    """Run the three stages and return their wall times and a summary.
+
+    Without ``args.results_dir`` the repeats go to a temporary folder, which is
+    removed at the end, also when a stage fails or the run is interrupted.
+    """
+    if args.results_dir is not None:
+        results_dir = Path(args.results_dir)
+        results_dir.mkdir(parents=True, exist_ok=True)
+        return _run_stages(args, results_dir)
+    results_dir = Path(tempfile.mkdtemp(prefix="bench_study_"))
+    try:
+        return _run_stages(args, results_dir)
+    finally:
+        shutil.rmtree(results_dir, ignore_errors=True)
+
+
+def _run_stages(args: argparse.Namespace, results_dir: Path) -> dict[str, Any]:
     toy_params = _read_params(PARAMS / "book" / "01_toy_gaussian.yaml")
     training = _read_params(PARAMS / "paper" / "02_hh4b_training.yaml")
     etas = _read_params(PARAMS / "paper" / "03_eta_sensitivity.yaml")["etas"]
-    signal_ratios = args.signal_ratios or training["signal_ratios"]
-    max_epochs = args.max_epochs or training["max_epochs"]
-    n_train = args.toy_events or toy_params["n_train"]
+    signal_ratios = _default(args.signal_ratios, training["signal_ratios"])
+    max_epochs = _default(args.max_epochs, training["max_epochs"])
+    n_train = _default(args.toy_events, toy_params["n_train"])
     configs = study_configs(args.n_3b, signal_ratios, max_epochs, args.compile)
     seeds = list(range(args.repeats))
-
-    kept = args.results_dir is not None
-    results_dir = Path(args.results_dir or tempfile.mkdtemp(prefix="bench_study_"))
-    if kept and any(results_dir.iterdir() if results_dir.exists() else []):
-        raise SystemExit(
-            f"{results_dir} is not empty; finished repeats would be reused and the "
-            "timing would be wrong. Name an empty or new folder."
-        )
-    results_dir.mkdir(parents=True, exist_ok=True)
 
     record: dict[str, Any] = {
         "machine": {
@@ -188,10 +202,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         str(eta): float(np.mean([s["signal_share_at_5pct"][i] for s in sweeps]))
         for i, eta in enumerate(etas)
     }
-    if not kept:
-        import shutil
-
-        shutil.rmtree(results_dir)
     return record
 
 
@@ -218,9 +228,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, help="JSON file for the numbers")
     parser.add_argument(
-        "--workers", type=int, default=2, help="single-threaded Dask workers"
+        "--workers",
+        type=int,
+        default=2,
+        help="single-threaded Dask workers (default 2)",
     )
-    parser.add_argument("--n-3b", type=int, default=100_000, help="3b events")
+    parser.add_argument(
+        "--n-3b", type=int, default=100_000, help="3b events (default 100000)"
+    )
     parser.add_argument(
         "--repeats", type=int, default=10, help="seeds per signal ratio (default 10)"
     )
@@ -253,9 +268,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="empty folder to keep the repeats in (default: a temporary folder)",
     )
     args = parser.parse_args(argv)
-    for name in ("workers", "n_3b", "repeats", "toy_repeats"):
-        if getattr(args, name) < 1:
+    for name in ("workers", "repeats", "toy_repeats", "max_epochs"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be 1 or more")
+    # A repeat measures its SR on a held-out part of about n / 5 4b events, which
+    # must hold signal events. At the paper's smallest signal ratio, 0.01, that
+    # part holds none on average below about 500 events; 1000 keeps a margin,
+    # and catches the mistake before the toy stage rather than after it.
+    for name in ("n_3b", "toy_events"):
+        value = getattr(args, name)
+        if value is not None and value < 1000:
+            parser.error(f"--{name.replace('_', '-')} must be 1000 or more")
+    if args.signal_ratios is not None:
+        if not all(0 < eps < 1 for eps in args.signal_ratios):
+            parser.error("--signal-ratios must lie between 0 and 1, both excluded")
+        if len(set(args.signal_ratios)) < len(args.signal_ratios):
+            parser.error("--signal-ratios must not repeat a value")
+    if args.results_dir is not None:
+        folder = Path(args.results_dir)
+        if folder.exists() and not folder.is_dir():
+            parser.error(f"--results-dir {folder} is a file, not a folder")
+        if folder.is_dir() and any(folder.iterdir()):
+            parser.error(
+                f"--results-dir {folder} is not empty: finished repeats would be "
+                "reused and the timing would be wrong; name an empty or new folder"
+            )
+    if args.output is not None:
+        if args.output.is_dir():
+            parser.error(f"--output {args.output} is a folder; name a JSON file")
+        try:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            parser.error(f"--output: cannot create {args.output.parent}: {error}")
     return args
 
 
@@ -267,7 +312,6 @@ def main(argv: list[str] | None = None) -> None:
     record = run(args)
     print(report(record))
     if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(record, indent=2))
 
 

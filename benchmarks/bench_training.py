@@ -85,10 +85,15 @@ def _timed_rate(
 
 
 def network_flops_per_event(width: int, batch_size: int, jets: torch.Tensor) -> float:
-    """Count matrix-product FLOPs of one forward and backward pass, per event."""
+    """Count matrix-product FLOPs of one forward and backward pass, per event.
+
+    The batch repeats events when ``batch_size`` exceeds the events given, as the
+    timed steps, which draw with replacement, do.
+    """
     model = FourJetNetwork(width=width).train()
+    batch = jets[torch.arange(batch_size) % len(jets)]
     with FlopCounterMode(display=False) as counter:
-        model(jets[:batch_size]).sum().backward()
+        model(batch).sum().backward()
     return counter.get_total_flops() / batch_size
 
 
@@ -368,7 +373,13 @@ def memory_against_n(sizes: list[int], device: str, threads: int) -> dict[str, A
             "--threads",
             str(threads),
         ]
-        output = subprocess.run(command, check=True, capture_output=True, text=True)
+        output = subprocess.run(command, capture_output=True, text=True)
+        if output.returncode != 0:
+            # The child's own message says what went wrong; pass it on.
+            raise RuntimeError(
+                f"the memory measurement at n_3b = {n_3b} failed:\n"
+                + "\n".join(output.stderr.strip().splitlines()[-5:])
+            )
         peaks = json.loads(output.stdout.strip().splitlines()[-1])
         process_peaks.append(peaks["process"])
         training_peaks.append(peaks["training"])
@@ -509,9 +520,13 @@ def report(results: dict[str, Any]) -> str:
             f"{row['network_flop_rate'] / 1e9:7.2f}  "
             f"{row['ratio_to_same_shape_matmul']:23.3f}  "
             f"{row['ratio_to_own_matmuls']:6.3f}  "
-            f"{row['ratio_to_square_matmul']:9.4f}  "
-            f"{row.get('events_per_second_compiled', float('nan')):18.0f}  "
-            f"{row.get('ratio_to_own_matmuls_compiled', float('nan')):6.3f}"
+            f"{row['ratio_to_square_matmul']:9.4f}"
+            + (
+                f"  {row['events_per_second_compiled']:18.0f}  "
+                f"{row['ratio_to_own_matmuls_compiled']:6.3f}"
+                if "events_per_second_compiled" in row
+                else "  (not timed)"
+            )
         )
     if "compile_seconds" in results:
         lines.append(
@@ -604,7 +619,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="n_3b values of the memory measurement; none to skip it",
     )
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.memory_child is not None:
+        return args
+    for name in ("threads", "width"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be 1 or more")
+    if args.events < 2:
+        parser.error("--events must be 2 or more")
+    if not args.seconds > 0:
+        parser.error("--seconds must be above 0")
+    for name in ("batch_sizes", "repeat_sizes", "memory_sizes"):
+        if any(value < 1 for value in getattr(args, name)):
+            parser.error(f"--{name.replace('_', '-')} must all be 1 or more")
+    if args.memory_sizes and len(set(args.memory_sizes)) < 2:
+        parser.error(
+            "--memory-sizes needs two or more different sizes for the straight-line "
+            "fit, or none to skip the memory measurement"
+        )
+    if args.large and args.skip_repeat:
+        parser.error("--large times a repeat, so it cannot go with --skip-repeat")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -166,6 +166,13 @@ class TrainingConfig:
                 "batch_size_doubling_epochs must be a tuple of epochs of 0 or above, "
                 f"got {epochs!r}."
             )
+        # Plain sorted ints: numpy integers would break the JSON of the cache key,
+        # and (4, 2) is the same schedule as (2, 4).
+        object.__setattr__(
+            self,
+            "batch_size_doubling_epochs",
+            tuple(sorted({int(epoch) for epoch in epochs})),
+        )
         for name in ("balance_classes", "progress", "torch_compile"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(

@@ -197,6 +197,14 @@ def test_invalid_training_config(field: str, value: float) -> None:
         TrainingConfig(**{field: value})
 
 
+def test_doubling_epochs_become_sorted_plain_ints() -> None:
+    # numpy integers broke the JSON of HH4bConfig.key(), and the same schedule
+    # written in another order gave another key.
+    config = TrainingConfig(batch_size_doubling_epochs=(np.int64(4), 2, 2))
+    assert config.batch_size_doubling_epochs == (2, 4)
+    assert all(type(epoch) is int for epoch in config.batch_size_doubling_epochs)
+
+
 def test_log_ratio_before_fit_raises() -> None:
     with pytest.raises(RuntimeError, match="fit"):
         DensityRatioEstimator().log_ratio(np.zeros(3))

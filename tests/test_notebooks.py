@@ -286,9 +286,9 @@ def test_performance_notebook_records(executed) -> None:
         assert row["ratio_to_same_shape_matmul"] == pytest.approx(
             row["network_flop_rate"] / row["same_shape_matmul_flop_rate"]
         )
-        # 16 products in the forward pass (3 embeddings, 2 in each of the 4 pair
-        # layers, 3 event layers, the pooling score and the output), and for each
-        # two in the backward pass, the gradients of its input and of its weight.
+        # The forward pass makes 16 products: 3 embeddings, 2 in each of the 4 pair
+        # layers, 3 event layers, the pooling score and the output. The backward
+        # pass makes two for each, the gradients of its input and of its weight.
         assert row["matmuls_per_step"] == 48
         assert row["ratio_to_own_matmuls"] == pytest.approx(
             row["network_flop_rate"] / row["own_matmuls_flop_rate"]

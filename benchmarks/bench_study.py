@@ -7,8 +7,8 @@ cluster of single-threaded worker processes:
    ratios at the book's toy settings (``notebooks/params/book/01_toy_gaussian.yaml``);
 2. the HH to 4b networks of Figures 3 and 4: every signal ratio of
    ``notebooks/params/paper/02_hh4b_training.yaml`` times ``--repeats`` seeds, at
-   ``--n-3b`` events (the paper's largest n is 1e6; the timing goal is for 1e5),
-   through :func:`srlib.hh4b.run_hh4b_study`;
+   ``--n-3b`` events (default 1e5, where the paper goes up to 1e6), through
+   :func:`srlib.hh4b.run_hh4b_study`;
 3. the noise-scale sweep of Figure 3 (right): the smoothed head of each repeat
    retrained at every eta of ``notebooks/params/paper/03_eta_sensitivity.yaml``,
    through :func:`srlib.sensitivity.sweep_eta`.
@@ -268,14 +268,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="empty folder to keep the repeats in (default: a temporary folder)",
     )
     args = parser.parse_args(argv)
+    _check_args(parser, args)
+    return args
+
+
+def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit through ``parser.error`` on arguments that would fail later in the run."""
     for name in ("workers", "repeats", "toy_repeats", "max_epochs"):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be 1 or more")
+
     # A repeat measures its SR on a held-out part of about n / 5 4b events, which
-    # must hold signal events. At the paper's smallest signal ratio, 0.01, that
-    # part holds none on average below about 500 events; 1000 keeps a margin,
-    # and catches the mistake before the toy stage rather than after it.
+    # must contain signal events. At the paper's smallest signal ratio, 0.01, that
+    # part contains fewer than one on average below 500 events. The bound 1000
+    # keeps a margin and rejects the mistake before the toy stage runs.
     for name in ("n_3b", "toy_events"):
         value = getattr(args, name)
         if value is not None and value < 1000:
@@ -285,6 +292,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.error("--signal-ratios must lie between 0 and 1, both excluded")
         if len(set(args.signal_ratios)) < len(args.signal_ratios):
             parser.error("--signal-ratios must not repeat a value")
+
     if args.results_dir is not None:
         folder = Path(args.results_dir)
         if folder.exists() and not folder.is_dir():
@@ -294,6 +302,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                 f"--results-dir {folder} is not empty: finished repeats would be "
                 "reused and the timing would be wrong; name an empty or new folder"
             )
+
     if args.output is not None:
         if args.output.is_dir():
             parser.error(f"--output {args.output} is a folder; name a JSON file")
@@ -301,7 +310,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             args.output.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             parser.error(f"--output: cannot create {args.output.parent}: {error}")
-    return args
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -34,6 +34,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,7 @@ def _training_step(
     device: torch.device,
     from_jets: bool = False,
     compiled: bool = False,
-) -> Any:
+) -> Callable[[], None]:
     """Build one training step of FourJetNetwork and return it as a function.
 
     Each step draws a random batch by index, as the training loop does, then runs
@@ -225,7 +226,7 @@ def compiled_throughput(
     Returns the seconds of the first step and the events per wall-clock and per
     CPU second at each batch size. The first step includes the compilation, which
     happens once per process because one dynamic-shape graph serves every batch
-    size. It is faster when torch's on-disk cache already holds the kernels.
+    size. It is faster when torch's on-disk cache already contains the kernels.
     """
     started = time.perf_counter()
     _training_step(jets, width, batch_sizes[0], device, compiled=True)()
@@ -375,7 +376,7 @@ def memory_against_n(sizes: list[int], device: str, threads: int) -> dict[str, A
         ]
         output = subprocess.run(command, capture_output=True, text=True)
         if output.returncode != 0:
-            # The child's own message says what went wrong; pass it on.
+            # The child's stderr ends with its own error message, so pass that on.
             raise RuntimeError(
                 f"the memory measurement at n_3b = {n_3b} failed:\n"
                 + "\n".join(output.stderr.strip().splitlines()[-5:])
@@ -620,8 +621,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.memory_child is not None:
-        return args
+    if args.memory_child is None:
+        _check_args(parser, args)
+    return args
+
+
+def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit through ``parser.error`` on arguments that would fail later in the run."""
     for name in ("threads", "width"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be 1 or more")
@@ -639,7 +645,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         )
     if args.large and args.skip_repeat:
         parser.error("--large times a repeat, so it cannot go with --skip-repeat")
-    return args
 
 
 def main(argv: list[str] | None = None) -> None:

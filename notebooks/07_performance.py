@@ -160,8 +160,8 @@ print(
 # products in the forward and backward passes. The profiler adds a few
 # microseconds to each of the step's few hundred operations. The shares below
 # therefore describe a profiled step, which is slower than an unprofiled one by
-# the overhead printed under the table; operations with little work, such as the
-# Adam update's many small kernels, carry more of it.
+# the overhead printed under the table. Parts made of many small kernels, such as
+# the Adam update, carry more of that overhead.
 
 # %%
 parts = pd.DataFrame(
@@ -278,12 +278,12 @@ print(
 #
 # `benchmarks/bench_study.py` runs the study behind Figures 2 to 4 from nothing,
 # in a temporary results folder, on a local Dask cluster of single-threaded
-# workers. It has three stages: the toy repeats of Figure 2 at the first
-# chapter's settings; the networks for the paper's four signal ratios with ten
-# seeds each; and the smoothed heads of the noise-scale sweep at nine values of
-# $\eta$ for every repeat. The signal ratios, the epoch limit and the values of
-# $\eta$ come from `notebooks/params/paper/`. The target is 20 minutes on two
-# cores.
+# workers. It has three stages. The first runs the toy repeats of Figure 2 at the
+# first chapter's settings. The second trains the networks for the paper's four
+# signal ratios with ten seeds each. The third trains the smoothed heads of the
+# noise-scale sweep at nine values of $\eta$ for every repeat. The signal ratios,
+# the epoch limit and the values of $\eta$ come from `notebooks/params/paper/`.
+# The target is 20 minutes on two cores.
 
 # %%
 if full_study:

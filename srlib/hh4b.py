@@ -181,9 +181,9 @@ class HH4bConfig:
         """Return a short hash that names this configuration's result files.
 
         Settings that do not change the numbers (progress bars, the training
-        seeds, which each repeat sets from its own seed) or change them only as other
-        hardware would (device, torch_compile) are left out, so a rerun on
-        another device or with compilation reuses the finished repeats.
+        seeds, which each repeat sets from its own seed) or change them only as
+        other hardware would (device, torch_compile) are left out. A rerun on
+        another device or with compilation therefore reuses the finished repeats.
         """
         values = {
             k: v

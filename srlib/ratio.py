@@ -111,10 +111,11 @@ class TrainingConfig:
         eval_batch_size: Events per forward pass when predicting.
         torch_compile: Run the training and validation passes through
             ``torch.compile`` (TorchInductor), which fuses the many small
-            element-wise kernels of a narrow network. Compiling takes some tens of
-            seconds once per process and needs a C++ compiler on the CPU (Triton on
-            CUDA); the results agree with the eager ones to rounding, not bit for
-            bit. The Performance chapter measures when it pays off.
+            element-wise kernels of a narrow network. Compiling happens once per
+            process and took 5 to 30 s on a 2-core CPU, depending on torch's disk
+            cache. It needs a C++ compiler on the CPU and Triton on CUDA. The
+            results agree with the eager ones to rounding, not bit for bit. The
+            Performance chapter times it.
     """
 
     learning_rate: float = 1e-3
